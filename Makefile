@@ -1,0 +1,47 @@
+# smap_hybrid: every target sets itself up (virtual environment + pinned dependencies).
+#   make demo   run the whole pipeline end to end on the embedded default (twin) data
+#   make test   run every test: package/notebook sync, nbdev_test, pytest, the book build
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(abspath $(VENV))/bin
+STAMP  := $(VENV)/.installed
+export PATH := $(BIN):$(PATH)
+export PYTHONHASHSEED := 0
+export MPLBACKEND := Agg
+
+.PHONY: demo test install export-check nbtest pytest book bench clean
+
+$(STAMP): setup.py settings.ini constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,cluster,download]"
+	touch $@
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/smap-hybrid demo --out _demo
+
+test: $(STAMP) export-check nbtest pytest book
+
+# the package must be exactly what the notebooks export
+export-check: $(STAMP)
+	$(BIN)/nbdev_export
+	@if git rev-parse --git-dir >/dev/null 2>&1 && [ -n "$$(git status --porcelain -- smap_hybrid)" ]; then \
+	  git status --porcelain -- smap_hybrid; \
+	  echo "smap_hybrid/ is out of date with nbs/: run nbdev_export and commit both"; exit 1; fi
+
+nbtest: $(STAMP)
+	$(BIN)/nbdev_test --n_workers 2 --timing
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest -q tests
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . --warningiserror --keep-going
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf _build _demo .pytest_cache
