@@ -22,7 +22,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/smap-hybrid demo --out _demo
 
-test: $(STAMP) export-check nbtest pytest book
+test: $(STAMP) export-check nbtest book pytest
 
 # the package must be exactly what the notebooks export
 export-check: $(STAMP)

@@ -1,0 +1,77 @@
+"""The `smap-hybrid` console script, run as a user runs it (a subprocess)."""
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import xarray as xr
+
+EXE = Path(sys.executable).with_name("smap-hybrid")
+
+
+def run(*args, cwd=None):
+    return subprocess.run([str(EXE), *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_help_lists_every_stage():
+    r = run("--help")
+    assert r.returncode == 0
+    for stage in ("demo", "twin", "ingest", "download", "wbm", "train", "reconstruct", "validate", "experiments"):
+        assert stage in r.stdout
+    r = run("ingest", "--help")
+    assert r.returncode == 0 and "--bbox" in r.stdout and "--pass" in r.stdout and "--on-error" in r.stdout
+
+
+def test_version():
+    import smap_hybrid
+    assert run("--version").stdout.strip() == f"smap_hybrid {smap_hybrid.__version__}"
+
+
+def test_twin_writes_a_cube(tmp_path):
+    r = run("twin", "--out", tmp_path / "t.nc", "--days", "60", "--rows", "10", "--cols", "12", "--seed", "3")
+    assert r.returncode == 0, r.stderr
+    assert "gaps" in r.stdout and "not real SMAP" in r.stdout
+    ds = xr.open_dataset(tmp_path / "t.nc")
+    assert dict(ds.sizes) == {"time": 60, "y": 10, "x": 12}
+    assert {"sm", "sm_raw", "sm_true", "precip", "pet", "qc_reason", "land", "crs"} <= set(ds.variables)
+
+
+def test_ingest_real_granules_prints_gap_statistics(v3_files, tmp_path):
+    r = run("ingest", *v3_files, "--out", tmp_path / "cube.nc", "--bbox", -125, 25, -65, 50)
+    assert r.returncode == 0, r.stderr
+    assert "2 granules used, 0 skipped" in r.stdout and "% before QC" in r.stdout
+    ds = xr.open_dataset(tmp_path / "cube.nc")
+    assert ds.sizes["time"] == 2 and ds.sizes["y"] < 406
+
+
+def test_ingest_bad_input_is_one_clear_line(tmp_path):
+    (tmp_path / "SMAP_L3_SM_P_20190601_R19240_001.h5").write_bytes(b"not hdf5 at all")
+    r = run("ingest", tmp_path, "--out", tmp_path / "c.nc")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "no usable granule" in r.stderr and "not a readable HDF5" in r.stderr
+    r = run("ingest", tmp_path / "empty_dir_does_not_exist", "--out", tmp_path / "c.nc")
+    assert r.returncode == 1 and "no such file or directory" in r.stderr
+
+
+def test_download_argument_errors_need_no_network(tmp_path):
+    r = run("download", "--start", "2019-07-01", "--end", "2019-06-01", "--out", tmp_path)
+    assert r.returncode == 1 and "before start" in r.stderr
+    r = run("download", "--start", "2019-06-01", "--end", "2019-06-02", "--bbox", 10, 0, 5, 1, "--out", tmp_path)
+    assert r.returncode == 1 and "bbox" in r.stderr
+
+
+def test_later_stages_say_so():
+    r = run("train", "cube.nc")  # a stage of a later issue
+    assert r.returncode == 2 and "not available yet" in r.stderr and "issue" in r.stderr
+
+
+def test_wbm_calibrate_adds_series_and_residual(tmp_path):
+    assert run("twin", "--out", tmp_path / "t.nc", "--days", "90", "--rows", "8", "--cols", "8").returncode == 0
+    r = run("wbm", "calibrate", tmp_path / "t.nc", "--out", tmp_path / "w.nc", "--iters", "5")
+    assert r.returncode == 0, r.stderr
+    assert "in-sample" in r.stdout and "not real-world skill" in r.stdout
+    ds = xr.open_dataset(tmp_path / "w.nc")
+    assert {"wbm", "wbm_closed", "residual", "wbm_dz", "wbm_beta"} <= set(ds.variables)
+    land = ds.land == 1
+    assert not bool(ds.wbm.where(land).isnull().any(["y", "x"]).any()), "the WBM is gap-free on land"
