@@ -62,7 +62,7 @@ def test_download_argument_errors_need_no_network(tmp_path):
 
 
 def test_later_stages_say_so():
-    r = run("train", "cube.nc")  # a stage of a later issue
+    r = run("experiments")  # a stage of a later issue
     assert r.returncode == 2 and "not available yet" in r.stderr and "issue" in r.stderr
 
 
