@@ -9,7 +9,7 @@ export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 
-.PHONY: demo test install export-check nbtest pytest book bench clean
+.PHONY: demo test install export-check nbtest pytest book chromium bench clean
 
 $(STAMP): setup.py settings.ini constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/smap-hybrid demo --out _demo
 
-test: $(STAMP) export-check nbtest book pytest
+test: $(STAMP) export-check nbtest book chromium pytest
 
 # the package must be exactly what the notebooks export
 export-check: $(STAMP)
@@ -36,6 +36,12 @@ nbtest: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q tests
+
+# Debian's chromium, for the browser test of the built book: installed when missing
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian's chromium for the browser test"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
 book: $(STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --keep-going

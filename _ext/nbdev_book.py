@@ -9,11 +9,16 @@ nothing of them, so this Sphinx extension rewrites each notebook as Sphinx reads
 * ``eval: false`` and the test flags in settings.ini (``slow``, ``gpu``) become
   ``skip-execution``, exactly as ``nbdev_test`` skips them;
 * a hidden first cell makes nbdev's ``show_doc`` start with ``<hr/>`` instead of the
-  Markdown rule ``---``, which docutils rejects at the start of an output.
+  Markdown rule ``---``, which docutils rejects at the start of an output;
+* after the build, the BokehJS and Panel scripts that plot outputs load from their CDNs are
+  copied from the installed ``bokeh`` and ``panel`` packages into ``_static/offline/`` and the
+  pages point there, so the interactive figures work offline and in a sandboxed browser.
 """
 import configparser
 import json
+import os
 import re
+import shutil
 from pathlib import Path
 
 DIRECTIVE = re.compile(r"^\s*#\|\s*(.*?)\s*$")
@@ -73,6 +78,47 @@ def _source_read(app, docname, source):
         source[0] = rewrite_notebook(source[0], _test_flags(app.srcdir))
 
 
+CDN = re.compile(r"https://cdn\.(bokeh\.org/bokeh/release|holoviz\.org/panel/[\d.]+/dist)/([^\"'\s\\]+?\.js)")
+
+
+def local_script(host, name):
+    "The installed file behind a BokehJS/Panel CDN URL, or None."
+    if host.startswith("bokeh"):
+        import bokeh.util.paths
+        base = re.sub(r"-\d+\.\d+\.\d+(?:\.\w+)?(?=\.min\.js$|\.js$)", "", name)   # bokeh-gl-3.9.2.min.js → bokeh-gl.min.js
+        path = Path(bokeh.util.paths.bokehjs_path()) / "js" / base
+    else:
+        import panel
+        path = Path(panel.__file__).parent / "dist" / name
+    return path if path.exists() else None
+
+
+def offline_assets(outdir):
+    "Copy CDN scripts referenced by the built pages into _static/offline and point the pages there."
+    outdir = Path(outdir)
+    target = outdir / "_static" / "offline"
+    for page in outdir.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        def swap(m):
+            src = local_script(m.group(1), m.group(2))
+            if src is None:
+                return m.group(0)
+            dst = target / m.group(1).split("/")[0].split(".")[0] / m.group(2)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            if not dst.exists():
+                shutil.copyfile(src, dst)
+            return os.path.relpath(dst, page.parent).replace(os.sep, "/")
+        new = CDN.sub(swap, text)
+        if new != text:
+            page.write_text(new, encoding="utf-8")
+
+
+def _build_finished(app, exc):
+    if exc is None and app.builder.format == "html":
+        offline_assets(app.outdir)
+
+
 def setup(app):
     app.connect("source-read", _source_read)
+    app.connect("build-finished", _build_finished)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
