@@ -51,7 +51,7 @@ def test_every_chapter_loads_without_directive_text(browser):
         page.close()
 
 
-@pytest.mark.parametrize("chapter, min_plots", [("nbs/02_twin_data", 3), ("nbs/06_reconstruction", 4)])
+@pytest.mark.parametrize("chapter, min_plots", [("nbs/02_twin_data", 3), ("nbs/06_reconstruction", 4), ("nbs/07_validation", 4)])
 def test_interactive_plots_render(browser, chapter, min_plots):
     page, errors = open_page(browser, chapter)
     page.wait_for_selector("canvas", state="attached", timeout=30_000)   # Bokeh draws into canvases (in shadow roots)
