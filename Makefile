@@ -1,6 +1,7 @@
 # smap_hybrid: every target sets itself up (virtual environment + pinned dependencies).
 #   make demo   run the whole pipeline end to end on the embedded default (twin) data
 #   make test   run every test: package/notebook sync, nbdev_test, pytest, the book build
+#   make experiments   the papermill batch of chapter 9 on the twin default (not part of the test command)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(abspath $(VENV))/bin
@@ -9,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 
-.PHONY: demo test install export-check nbtest pytest book chromium bench clean
+.PHONY: demo test install export-check nbtest pytest book chromium bench experiments clean
 
 $(STAMP): setup.py settings.ini constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +49,11 @@ book: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# the loop-mode x scale grid (hybrid and the network without the WBM) on the twin default, CPU settings;
+# rerun to continue an interrupted batch; `make book` then shows its table in chapter 9
+experiments: $(STAMP)
+	$(BIN)/smap-hybrid experiments --out _runs/experiments $(EXPERIMENT_ARGS)
 
 clean:
 	rm -rf _build _demo .pytest_cache

@@ -61,9 +61,11 @@ def test_download_argument_errors_need_no_network(tmp_path):
     assert r.returncode == 1 and "bbox" in r.stderr
 
 
-def test_later_stages_say_so():
-    r = run("experiments")  # a stage of a later issue
-    assert r.returncode == 2 and "not available yet" in r.stderr and "issue" in r.stderr
+def test_experiments_refuses_a_bad_grid_before_running(tmp_path):
+    r = run("experiments", "--out", tmp_path, "--loops", "closed,sideways")
+    assert r.returncode == 1 and "sideways" in r.stderr and not (tmp_path / "runs").exists()
+    r = run("experiments", "--out", tmp_path, "--scales", "16,big")
+    assert r.returncode == 2 and "comma-separated list of int" in r.stderr
 
 
 def test_wbm_calibrate_adds_series_and_residual(tmp_path):
