@@ -3,7 +3,7 @@ against a reference measured in the same run."""
 import argparse
 import importlib
 
-BENCHES = ["ingest", "wbm", "model", "reconstruct"]
+BENCHES = ["ingest", "wbm", "model", "reconstruct", "global_scale"]
 
 p = argparse.ArgumentParser(prog="python -m bench")
 p.add_argument("names", nargs="*", default=BENCHES, help=f"benchmarks to run (default: all of {BENCHES})")
