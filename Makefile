@@ -32,8 +32,9 @@ export-check: $(STAMP)
 	  git status --porcelain -- smap_hybrid; \
 	  echo "smap_hybrid/ is out of date with nbs/: run nbdev_export and commit both"; exit 1; fi
 
+# two notebooks at a time, one math thread each: no oversubscription of the cores
 nbtest: $(STAMP)
-	$(BIN)/nbdev_test --n_workers 2 --timing
+	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q tests

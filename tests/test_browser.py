@@ -72,3 +72,19 @@ def test_screenshot_of_the_front_page(browser):
     page.screenshot(path=str(out), full_page=True)
     assert out.stat().st_size > 20_000
     page.close()
+
+
+def test_results_on_the_front_page_and_the_comparison_chapter(browser):
+    page, _ = open_page(browser, "nbs/00_index")
+    text = page.inner_text("main")
+    assert "Results of" in text and "DCT-PLS" in text and "WBM closed loop" in text and "papermill" in text
+    page.close()
+    page, _ = open_page(browser, "nbs/09_loop_modes_and_scales")
+    assert page.locator("main table").count() >= 4, "the grid, the comparison, the outage and twin-truth tables"
+    img = page.locator("main img").first
+    img.wait_for(state="attached")
+    assert page.evaluate("(i) => i.naturalWidth", img.element_handle()) > 500, "the comparison figure is rendered"
+    assert "seed study" in page.inner_text("main")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "09_loop_modes_and_scales.png"), full_page=True)
+    page.close()

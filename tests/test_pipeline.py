@@ -26,7 +26,7 @@ def run(*args, **kw):
 def cube(tmp_path_factory):
     d = tmp_path_factory.mktemp("pipeline")
     assert run("twin", "--out", d / "twin.nc", "--rows", "32", "--cols", "32", "--days", "730").returncode == 0
-    r = run("wbm", "calibrate", d / "twin.nc", "--out", d / "cube.nc", "--iters", "30")
+    r = run("wbm", "calibrate", d / "twin.nc", "--out", d / "cube.nc", "--iters", "30", "--withhold", "0.2")   # blind to train's withheld days
     assert r.returncode == 0, r.stderr
     return d / "cube.nc"
 
