@@ -77,10 +77,10 @@ def cmd_train(a):
     return s
 
 def cmd_reconstruct(a):
-    "Write the gap-free product with uncertainty from a trained run, streamed band by band (bounded memory, any domain size)."
+    "Write the gap-free product with uncertainty from a trained run, streamed by bands of tiles and blocks of days (bounded memory, any domain and period)."
     cube = read_cube(a.cube)
     t0 = time.perf_counter()
-    reconstruct_to_file(cube, a.run, a.out, loop=a.loop, withhold=not a.all_observations, device=a.device)
+    reconstruct_to_file(cube, a.run, a.out, loop=a.loop, withhold=not a.all_observations, device=a.device, days=a.days)
     prod = read_cube(a.out)
     n = int(cube.land.sum()) * cube.sizes["time"]
     print(f"product written to {a.out} ({prod.attrs['loop_mode']} loop, {prod.attrs['scale']} px) in {time.perf_counter() - t0:.1f} s: "
@@ -138,7 +138,7 @@ def cmd_demo(a):
     cmd_train(argparse.Namespace(cube=out / "cube.nc", out=out / "run", scale=32, loop="closed", epochs=a.epochs, batches=8, seq_len=45,
                                  hidden=[16, 16], seed=a.seed, device="auto", train_end=None, outage=None, model="hybrid"))
     print("[4/5] reconstruction")
-    prod = cmd_reconstruct(argparse.Namespace(cube=out / "cube.nc", run=out / "run", out=out / "product.nc", loop=None, all_observations=False, device="auto"))
+    prod = cmd_reconstruct(argparse.Namespace(cube=out / "cube.nc", run=out / "run", out=out / "product.nc", loop=None, all_observations=False, device="auto", days=365))
     print("[5/5] validation")
     cmd_validate(argparse.Namespace(cube=out / "cube.nc", product=out / "product.nc", run=out / "run", out=out / "metrics.csv"))
     _figures(read_cube(out / "cube.nc").load(), prod.load(), out)
@@ -227,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("cube", help="cube with the WBM"); s.add_argument("--run", required=True, help="trained run folder")
     s.add_argument("--out", required=True, help="product (netCDF)"); s.add_argument("--loop", choices=("closed", "open"), default=None, help="override the run's loop mode")
     s.add_argument("--all-observations", action="store_true", help="feed every SMAP observation (a product for use, not for validation)")
+    s.add_argument("--days", type=int, default=365, help="days held in memory at once (the recurrent state carries over between blocks)")
     s.add_argument("--device", default="auto"); s.set_defaults(func=cmd_reconstruct)
     s = sub.add_parser("validate", help="score a product and the baselines on withheld SMAP days", description=cmd_validate.__doc__)
     s.add_argument("cube"); s.add_argument("product"); s.add_argument("--run", required=True, help="the run that made the product")

@@ -87,15 +87,24 @@ class Mixture:
         z = (y.unsqueeze(-1) - self.mu) / self.sigma
         return torch.logsumexp(self.logw - 0.5 * z * z - self.sigma.log() - _LOG_SQRT_2PI, -1)
 
-    def quantile(self, q: float, iters: int = 40):
-        "The q-quantile by bisection on the CDF."
-        m, s = self.mean(), self.sigma.max(-1).values
-        lo, hi = m - 12 * s, m + 12 * s
+    def quantile(self, q, iters: int = 40, tol: float = 1e-6):
+        """The q-quantile(s): `q` a number → batch shape; a sequence → (len(q), *batch). Newton steps on the CDF from the
+        moment-matched Gaussian's quantile, each kept inside a bracket that always holds the root (else a bisection step)."""
+        qs = torch.as_tensor(q, dtype=self.mu.dtype, device=self.mu.device)
+        qv = qs.reshape(qs.shape + (1,) * (self.mu.dim() - 1))
+        w, mu, inv = self.w, self.mu, 1 / self.sigma
+        dens = w * inv / math.sqrt(2 * math.pi)
+        lo = (mu - 10 * self.sigma).min(-1).values.expand(qs.shape + mu.shape[:-1])   # F(lo) < 1e-23 and F(hi) > 1 - 1e-23
+        hi = (mu + 10 * self.sigma).max(-1).values.expand(qs.shape + mu.shape[:-1])
+        x = (self.mean() + torch.special.ndtri(qv) * self.std()).clamp(lo, hi)
         for _ in range(iters):
-            mid = 0.5 * (lo + hi)
-            below = self.cdf(mid) < q
-            lo, hi = torch.where(below, mid, lo), torch.where(below, hi, mid)
-        return 0.5 * (lo + hi)
+            z = (x.unsqueeze(-1) - mu) * inv
+            F = (w * torch.special.ndtr(z)).sum(-1) - qv
+            if F.abs().max() < tol: break
+            lo, hi = torch.where(F < 0, x, lo), torch.where(F < 0, hi, x)
+            step = x - F / (dens * torch.exp(-0.5 * z * z)).sum(-1)
+            x = torch.where((step >= lo) & (step <= hi), step, 0.5 * (lo + hi))
+        return x
 
     def sample(self, n: int, generator=None):
         "n draws per element: shape (n, *batch)."

@@ -11,7 +11,7 @@ import numpy as np, pandas as pd, xarray as xr, torch
 import smap_hybrid
 from .data import write_cube, read_cube
 from .model import autocast_for
-from .train import TrainConfig, prepare, rollout, load_run, pick_device
+from .train import TrainConfig, N_INPUTS, prepare, rollout, load_run, pick_device
 
 # %% auto #0
 __all__ = ['QUANTILES', 'tile_origins', 'taper', 'accumulate_tiles', 'finish', 'predict_residual', 'product_fields',
@@ -32,35 +32,47 @@ def taper(size: int) -> np.ndarray:
 # %% ../nbs/06_reconstruction.ipynb #98f958ec
 QUANTILES = (0.05, 0.95)
 
+def _tile_batch(days: int, scale: int, channels: int) -> int:
+    "As many tiles as 512 MiB of float32 inputs hold, at most 64."
+    return max(1, min(64, 2 ** 29 // (days * channels * scale * scale * 4)))
+
 @torch.no_grad()
-def accumulate_tiles(model, prep, cfg: TrainConfig, loop: str | None = None, tile_batch: int = 64, device="cpu", ref=None) -> dict:
-    """Weighted sums over the tiles of `prep` (T, H, W each): weight, mean, second moment, quantiles and, with `ref`
-    (normalised residual, NaN where not scored), PIT and CRPS. Tiles without land are skipped."""
-    loop = loop or cfg.loop
+def accumulate_tiles(model, prep, cfg: TrainConfig, loop: str | None = None, tile_batch: int | None = None, device="cpu", ref=None,
+                     carry: dict | None = None, warmup: int | None = None) -> dict:
+    """Weighted sums over the tiles of `prep`: the weight `w` (H, W) and, per day (T, H, W), mean, second moment, quantiles and,
+    with `ref` (normalised residual, NaN where not scored), PIT and CRPS. Tiles without land are skipped. Tiles run in groups of `tile_batch`
+    (default: as many as 512 MiB of inputs hold, at most 64). `carry` (a dict, updated) holds each tile group's recurrent
+    state at the end of the days seen so far: pass the same dict for the next block of days (with `warmup` reduced by the
+    days already run) and the rollout goes on where it stopped."""
+    loop, warmup = loop or cfg.loop, cfg.warmup if warmup is None else warmup
     T, H, W = prep.resid.shape
     s = cfg.scale
     if s > H or s > W: raise ValueError(f"patch size {s} is larger than the domain ({H} x {W} pixels)")
     tiles = [(y, x) for y in tile_origins(H, s) for x in tile_origins(W, s) if prep.land[y:y + s, x:x + s].any()]
-    wt = taper(s)
-    keys = ("w", "m", "m2", "q05", "q95") + (("pit", "crps") if ref is not None else ())
-    acc = {k: np.zeros((T, H, W), "float64") for k in keys}
-    resid = np.nan_to_num(prep.resid)
+    tile_batch = tile_batch or _tile_batch(T, s, prep.feats.shape[1])
+    keys = ("m", "m2", "q05", "q95") + (("pit", "crps") if ref is not None else ())
+    wt = torch.from_numpy(taper(s)).to(device)
+    w, acc = torch.zeros(H * W, device=device), torch.zeros(T, len(keys), H * W, device=device)
+    resid, ref = np.nan_to_num(prep.resid), None if ref is None else np.nan_to_num(ref)
+    resume = bool(carry)                                  # states from an earlier block of days
     for g in range(0, len(tiles), tile_batch):
         grp = tiles[g:g + tile_batch]
+        at = torch.from_numpy(np.concatenate([((y + np.arange(s))[:, None] * W + x + np.arange(s)).ravel() for y, x in grp])).to(device)
+        w.index_add_(0, at, wt.flatten().repeat(len(grp)))            # where each tile pixel lands in the flat domain
         cut = lambda a: torch.from_numpy(np.stack([a[..., y:y + s, x:x + s] for y, x in grp])).to(device)
         feats, r, fed = cut(prep.feats), cut(resid), cut(prep.observed)
-        y_ref = cut(np.nan_to_num(ref)).float() if ref is not None else None
+        y_ref = cut(ref).float() if ref is not None else None
+        if resume and tuple(grp) not in carry: raise ValueError("`carry` holds other tile groups: pass the same tile_batch for every block of days")
+        states, prev = (carry or {}).get(tuple(grp), (None, None))
         with autocast_for(device):
-            for t, mix, _, _ in rollout(model, feats, r, fed, loop, cfg.warmup):
+            for t, mix, states, prev in rollout(model, feats, r, fed, loop, warmup, states=states, prev=prev):
                 m = mix.mean().float()
-                add = dict(m=m, m2=mix.var().float() + m ** 2, q05=mix.quantile(QUANTILES[0]).float(), q95=mix.quantile(QUANTILES[1]).float())
-                if ref is not None: add.update(pit=mix.cdf(y_ref[:, t]).float(), crps=mix.crps(y_ref[:, t]).float())
-                add = {k: v.cpu().numpy() for k, v in add.items()}
-                for i, (y, x) in enumerate(grp):
-                    sl = (t, slice(y, y + s), slice(x, x + s))
-                    acc["w"][sl] += wt
-                    for k, v in add.items(): acc[k][sl] += wt * v[i]
-    return acc
+                day = [m, mix.var().float() + m ** 2, *mix.quantile(QUANTILES).float()]
+                if ref is not None: day += [mix.cdf(y_ref[:, t]).float(), mix.crps(y_ref[:, t]).float()]
+                acc[t].index_add_(1, at, (torch.stack(day, 1) * wt).transpose(0, 1).reshape(len(keys), -1))
+        if carry is not None: carry[tuple(grp)] = (states, prev)
+    acc = acc.reshape(T, len(keys), H, W).cpu().numpy()
+    return dict(w=w.reshape(H, W).cpu().numpy(), **{k: acc[:, i] for i, k in enumerate(keys)})
 
 def finish(acc: dict, norm: dict, ref=None) -> dict:
     "From weighted sums to the blended residual's mean, std, quantiles (m3/m3) and, with `ref`, PIT and CRPS; NaN where no tile reached."
@@ -75,7 +87,7 @@ def finish(acc: dict, norm: dict, ref=None) -> dict:
         res.update(pit=np.where(scored, out["pit"], np.nan), crps=np.where(scored, out["crps"] * a, np.nan))
     return {k: v.astype("float32") for k, v in res.items()}
 
-def predict_residual(model, prep, cfg: TrainConfig, loop: str | None = None, tile_batch: int = 64, device="cpu", ref=None) -> dict:
+def predict_residual(model, prep, cfg: TrainConfig, loop: str | None = None, tile_batch: int | None = None, device="cpu", ref=None) -> dict:
     """Blended residual mean, std and quantiles (T, H, W), in m3/m3, over the whole (padded) domain. With `ref`
     (normalised residual, NaN where not scored) also the PIT and CRPS of the predictive distribution there."""
     return finish(accumulate_tiles(model, prep, cfg, loop, tile_batch, device, ref), prep.norm, ref)
@@ -118,7 +130,7 @@ def product_attrs(cube, cfg, summary, loop, withhold) -> dict:
                 input_title=cube.attrs.get("title", ""), input_files=cube.attrs.get("input_files", ""),
                 history=f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%dT%H:%M:%SZ} smap_hybrid reconstruct")
 
-def reconstruct(cube: xr.Dataset, run_dir, loop: str | None = None, withhold: bool = True, device="auto", tile_batch: int = 64) -> xr.Dataset:
+def reconstruct(cube: xr.Dataset, run_dir, loop: str | None = None, withhold: bool = True, device="auto", tile_batch: int | None = None) -> xr.Dataset:
     """The gap-free product for `cube` from the trained run in `run_dir`, in memory. `withhold=True` keeps the run's withheld
     pixel-days out of the inputs and scores the predictive distribution on them (`pit`, `crps`); `loop` overrides the run's loop mode."""
     device = pick_device(device)
@@ -139,25 +151,31 @@ def write_product(prod: xr.Dataset, path):
 
 # %% ../nbs/06_reconstruction.ipynb #4caf49cc
 def reconstruct_to_file(cube: xr.Dataset, run_dir, path, loop: str | None = None, withhold: bool = True, device="auto",
-                        tile_batch: int = 16, progress: bool = True):
-    "`reconstruct`, one band of tiles at a time, streamed to a CF netCDF product at `path`: memory bounded by one band."
+                        tile_batch: int | None = None, days: int = 365, progress: bool = True):
+    """`reconstruct`, streamed to a CF netCDF product at `path` one band of tiles and one block of `days` days at a time:
+    memory is bounded by a band × block, whatever the grid and the period. Each tile's recurrent state is carried over
+    from block to block, so the product equals the in-memory one. (The network-only baseline, whose base is a
+    training-period mean, runs its whole period as one block.)"""
     import netCDF4
     device = pick_device(device)
     model, cfg, summary = load_run(run_dir, device)
     loop, s = loop or cfg.loop, cfg.scale
     T, H, W = cube.sizes["time"], cube.sizes["y"], cube.sizes["x"]
-    if H <= s: return write_product(reconstruct(cube.load(), run_dir, loop, withhold, device, tile_batch), path)
-    starts = tile_origins(H, s)
+    starts, step = tile_origins(max(H, s), s), days if cfg.wbm else T
+    tile_batch = tile_batch or _tile_batch(min(step, T), s, N_INPUTS)   # the same groups in every block, so states carry over
     path = Path(path); partial = path.with_name(path.name + ".partial.nc")
-    pending, nc = None, None
-    for j, y0 in enumerate(tqdm(starts, desc="bands", disable=None if progress else True, leave=False)):
-        band = cube.isel(y=slice(y0, y0 + s)).load()
+    carry, nc = {}, None                       # band → tile group → recurrent state at the end of the last block
+    work = [(t0, j) for t0 in range(0, T, step) for j in range(len(starts))]
+    for t0, j in tqdm(work, desc="band x block", disable=None if progress else True, leave=False):
+        y0, t1 = starts[j], min(t0 + step, T)
+        if j == 0: pending = None
+        band = cube.isel(time=slice(t0, t1), y=slice(y0, y0 + s)).load()
         prep, ref = _prepare_for(band, cfg, summary, withhold)
-        acc = accumulate_tiles(model, prep, cfg, loop, tile_batch, device, ref)
+        acc = accumulate_tiles(model, prep, cfg, loop, tile_batch, device, ref, carry.setdefault(y0, {}), max(0, cfg.warmup - t0))
         if pending is not None:
-            for k, v in pending.items(): acc[k][:, :v.shape[1]] += v
-        done = (starts[j + 1] if j + 1 < len(starts) else H) - y0        # rows final after this band
-        part = lambda a: a[:, :done]
+            for k, v in pending.items(): acc[k][..., :v.shape[-2], :] += v
+        done = min(starts[j + 1] if j + 1 < len(starts) else H, H) - y0        # rows final after this band
+        part = lambda a: a[..., :done, :]
         fields = product_fields(band.isel(y=slice(0, done)), _rows(prep, done),
                                 finish({k: part(v) for k, v in acc.items()}, prep.norm, None if ref is None else part(ref)), cfg)
         if nc is None:   # the file: coordinates, crs and land written, every variable defined on the full grid, data to come
@@ -168,11 +186,11 @@ def reconstruct_to_file(cube: xr.Dataset, run_dir, path, loop: str | None = None
             write_cube(head, partial)
             nc = netCDF4.Dataset(partial, "a")
             for k, (v, a) in fields.items():
-                var = nc.createVariable(k, v.dtype, ("time", "y", "x"), zlib=True, complevel=4, chunksizes=(1, min(H, 256), min(W, 256)),
-                                        fill_value=np.float32(np.nan) if v.dtype.kind == "f" else None)
+                var = nc.createVariable(k, v.dtype, ("time", "y", "x"), zlib=True, complevel=4, fill_value=np.float32(np.nan) if v.dtype.kind == "f" else None,
+                                        chunksizes=(1, min(H, max(1, s // 2)), W))   # a band writes whole chunks: none is rewritten
                 var.setncatts({**a, "grid_mapping": "crs", **({"coordinates": "lat lon"} if "lat" in head.coords else {})})
-        for k, (v, _) in fields.items(): nc[k][:, y0:y0 + done, :] = v
-        pending = {k: v[:, done:] for k, v in acc.items()}
+        for k, (v, _) in fields.items(): nc[k][t0:t1, y0:y0 + done, :] = v
+        pending = {k: v[..., done:, :] for k, v in acc.items()}
     nc.close()
     os.replace(partial, path)   # complete: only now does the product exist under its name
     return path

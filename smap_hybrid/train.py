@@ -129,7 +129,7 @@ def prepare(cube: xr.Dataset, cfg: TrainConfig, norm: dict | None = None) -> Pre
     time = pd.DatetimeIndex(cube.time.values)
     end = pd.Timestamp(cfg.train_end) if cfg.train_end else default_train_end(time)
     n_train = int((time <= end).sum())
-    if n_train < cfg.seq_len: raise ValueError(f"the training period (to {end.date()}) has {n_train} days, fewer than seq_len={cfg.seq_len}")
+    if norm is None and n_train < cfg.seq_len: raise ValueError(f"the training period (to {end.date()}) has {n_train} days, fewer than seq_len={cfg.seq_len}")
     withheld = withheld_mask(cube, cfg.withhold, cfg.seed, cfg.outage)
     observed = cube.sm.notnull().values & land[None] & ~withheld
     if norm is None and not observed[:n_train].any():   # (a trained run's norm: any window, even an empty one, can be reconstructed)

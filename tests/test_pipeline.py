@@ -34,7 +34,7 @@ def cube(tmp_path_factory):
 def test_hybrid_beats_wbm_and_linear_interpolation(cube, tmp_path):
     r = run("train", cube, "--out", tmp_path / "run", *TRAIN)
     assert r.returncode == 0, r.stderr
-    r = run("reconstruct", cube, "--run", tmp_path / "run", "--out", tmp_path / "product.nc")
+    r = run("reconstruct", cube, "--run", tmp_path / "run", "--out", tmp_path / "product.nc", "--days", "300")   # 3 blocks of days
     assert r.returncode == 0, r.stderr
     prod = xr.open_dataset(tmp_path / "product.nc")
     land = prod.land.values == 1
