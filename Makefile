@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 
-.PHONY: demo test install export-check nbtest pytest book chromium bench experiments clean
+.PHONY: demo test install export-check nbtest pytest pytest-core pytest-book book chromium bench experiments clean
 
 $(STAMP): setup.py settings.ini constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,9 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/smap-hybrid demo --out _demo
 
-test: $(STAMP) export-check nbtest book chromium pytest
+test: $(STAMP) export-check nbtest
+	OMP_NUM_THREADS=1 $(MAKE) --no-print-directory -j2 book pytest-core
+	$(MAKE) --no-print-directory chromium pytest-book
 
 # the package must be exactly what the notebooks export
 export-check: $(STAMP)
@@ -38,6 +40,15 @@ nbtest: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q tests
+
+# `make test` runs the tests that do not need the built book beside the book build (one math thread each, one per core),
+# then the book's own tests and the browser
+BOOK_TESTS := tests/test_book.py tests/test_browser.py
+pytest-core: $(STAMP)
+	$(BIN)/python -m pytest -q tests $(addprefix --ignore=,$(BOOK_TESTS))
+
+pytest-book: $(STAMP)
+	$(BIN)/python -m pytest -q $(BOOK_TESTS)
 
 # Debian's chromium, for the browser test of the built book: installed when missing
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
