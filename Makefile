@@ -24,7 +24,7 @@ demo: $(STAMP)
 	$(BIN)/smap-hybrid demo --out _demo
 
 test: $(STAMP) export-check nbtest
-	OMP_NUM_THREADS=1 $(MAKE) --no-print-directory -j2 book pytest-core
+	OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 $(MAKE) --no-print-directory -j2 book pytest-core
 	$(MAKE) --no-print-directory chromium pytest-book
 
 # the package must be exactly what the notebooks export
@@ -34,9 +34,9 @@ export-check: $(STAMP)
 	  git status --porcelain -- smap_hybrid; \
 	  echo "smap_hybrid/ is out of date with nbs/: run nbdev_export and commit both"; exit 1; fi
 
-# two notebooks at a time, one math thread each: no oversubscription of the cores
+# two notebooks at a time, one math thread each (torch/OpenMP and numba): no oversubscription of the cores
 nbtest: $(STAMP)
-	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing
+	OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q tests
