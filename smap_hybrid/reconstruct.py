@@ -32,9 +32,9 @@ def taper(size: int) -> np.ndarray:
 # %% ../nbs/06_reconstruction.ipynb #98f958ec
 QUANTILES = (0.05, 0.95)
 
-def _tile_batch(days: int, scale: int, channels: int) -> int:
-    "As many tiles as 512 MiB of float32 inputs hold, at most 64."
-    return max(1, min(64, 2 ** 29 // (days * channels * scale * scale * 4)))
+def _tile_batch(days: int, scale: int) -> int:
+    "As many tiles as 512 MiB of float32 network inputs hold, at most 64."
+    return max(1, min(64, 2 ** 29 // (days * N_INPUTS * scale * scale * 4)))
 
 @torch.no_grad()
 def accumulate_tiles(model, prep, cfg: TrainConfig, loop: str | None = None, tile_batch: int | None = None, device="cpu", ref=None,
@@ -49,7 +49,7 @@ def accumulate_tiles(model, prep, cfg: TrainConfig, loop: str | None = None, til
     s = cfg.scale
     if s > H or s > W: raise ValueError(f"patch size {s} is larger than the domain ({H} x {W} pixels)")
     tiles = [(y, x) for y in tile_origins(H, s) for x in tile_origins(W, s) if prep.land[y:y + s, x:x + s].any()]
-    tile_batch = tile_batch or _tile_batch(T, s, prep.feats.shape[1])
+    tile_batch = tile_batch or _tile_batch(T, s)
     keys = ("m", "m2", "q05", "q95") + (("pit", "crps") if ref is not None else ())
     wt = torch.from_numpy(taper(s)).to(device)
     w, acc = torch.zeros(H * W, device=device), torch.zeros(T, len(keys), H * W, device=device)
@@ -162,7 +162,7 @@ def reconstruct_to_file(cube: xr.Dataset, run_dir, path, loop: str | None = None
     loop, s = loop or cfg.loop, cfg.scale
     T, H, W = cube.sizes["time"], cube.sizes["y"], cube.sizes["x"]
     starts, step = tile_origins(max(H, s), s), days if cfg.wbm else T
-    tile_batch = tile_batch or _tile_batch(min(step, T), s, N_INPUTS)   # the same groups in every block, so states carry over
+    tile_batch = tile_batch or _tile_batch(min(step, T), s)   # the same groups in every block, so states carry over
     path = Path(path); partial = path.with_name(path.name + ".partial.nc")
     carry, nc = {}, None                       # band → tile group → recurrent state at the end of the last block
     work = [(t0, j) for t0 in range(0, T, step) for j in range(len(starts))]
@@ -174,7 +174,7 @@ def reconstruct_to_file(cube: xr.Dataset, run_dir, path, loop: str | None = None
         acc = accumulate_tiles(model, prep, cfg, loop, tile_batch, device, ref, carry.setdefault(y0, {}), max(0, cfg.warmup - t0))
         if pending is not None:
             for k, v in pending.items(): acc[k][..., :v.shape[-2], :] += v
-        done = min(starts[j + 1] if j + 1 < len(starts) else H, H) - y0        # rows final after this band
+        done = (starts[j + 1] if j + 1 < len(starts) else H) - y0        # rows final after this band
         part = lambda a: a[..., :done, :]
         fields = product_fields(band.isel(y=slice(0, done)), _rows(prep, done),
                                 finish({k: part(v) for k, v in acc.items()}, prep.norm, None if ref is None else part(ref)), cfg)
