@@ -14,6 +14,7 @@ nothing of them, so this Sphinx extension rewrites each notebook as Sphinx reads
   copied from the installed ``bokeh`` and ``panel`` packages into ``_static/offline/`` and the
   pages point there, so the interactive figures work offline and in a sandboxed browser.
 """
+
 import configparser
 import json
 import os
@@ -22,11 +23,12 @@ import shutil
 from pathlib import Path
 
 DIRECTIVE = re.compile(r"^\s*#\|\s*(.*?)\s*$")
-SHOW_DOC_PATCH = '''\
+SHOW_DOC_PATCH = """\
 import re as _re
 from nbdev.showdoc import BasicMarkdownRenderer as _R
-_R._repr_markdown_ = (lambda md: lambda self: _re.sub(r"^---", "<hr/>", md(self)))(_R._repr_markdown_)
-'''
+_md = _R._repr_markdown_
+_R._repr_markdown_ = lambda self: _re.sub(r"^---", "<hr/>", _md(self))
+"""
 
 
 def _test_flags(srcdir):
@@ -66,9 +68,17 @@ def rewrite_notebook(text, test_flags=()):
         kept = [line for line in lines if not DIRECTIVE.match(line)]
         cell["source"] = "\n".join(kept).strip("\n")
         meta = cell.setdefault("metadata", {})
-        meta["tags"] = sorted(set(meta.get("tags", [])) | set(tags_for(directives, set(test_flags))))
-    patch = {"cell_type": "code", "execution_count": None, "id": "nbdev-book-showdoc",
-             "metadata": {"tags": ["remove-cell"]}, "outputs": [], "source": SHOW_DOC_PATCH}
+        meta["tags"] = sorted(
+            set(meta.get("tags", [])) | set(tags_for(directives, set(test_flags)))
+        )
+    patch = {
+        "cell_type": "code",
+        "execution_count": None,
+        "id": "nbdev-book-showdoc",
+        "metadata": {"tags": ["remove-cell"]},
+        "outputs": [],
+        "source": SHOW_DOC_PATCH,
+    }
     nb["cells"].insert(0, patch)
     return json.dumps(nb)
 
@@ -78,17 +88,23 @@ def _source_read(app, docname, source):
         source[0] = rewrite_notebook(source[0], _test_flags(app.srcdir))
 
 
-CDN = re.compile(r"https://cdn\.(bokeh\.org/bokeh/release|holoviz\.org/panel/[\d.]+/dist)/([^\"'\s\\]+?\.js)")
+CDN = re.compile(
+    r"https://cdn\.(bokeh\.org/bokeh/release|holoviz\.org/panel/[\d.]+/dist)/([^\"'\s\\]+?\.js)"
+)
 
 
 def local_script(host, name):
     "The installed file behind a BokehJS/Panel CDN URL, or None."
     if host.startswith("bokeh"):
         import bokeh.util.paths
-        base = re.sub(r"-\d+\.\d+\.\d+(?:\.\w+)?(?=\.min\.js$|\.js$)", "", name)   # bokeh-gl-3.9.2.min.js → bokeh-gl.min.js
+
+        base = re.sub(
+            r"-\d+\.\d+\.\d+(?:\.\w+)?(?=\.min\.js$|\.js$)", "", name
+        )  # bokeh-gl-3.9.2.min.js → bokeh-gl.min.js
         path = Path(bokeh.util.paths.bokehjs_path()) / "js" / base
     else:
         import panel
+
         path = Path(panel.__file__).parent / "dist" / name
     return path if path.exists() else None
 
@@ -99,6 +115,7 @@ def offline_assets(outdir):
     target = outdir / "_static" / "offline"
     for page in outdir.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
+
         def swap(m):
             src = local_script(m.group(1), m.group(2))
             if src is None:
@@ -108,6 +125,7 @@ def offline_assets(outdir):
             if not dst.exists():
                 shutil.copyfile(src, dst)
             return os.path.relpath(dst, page.parent).replace(os.sep, "/")
+
         new = CDN.sub(swap, text)
         if new != text:
             page.write_text(new, encoding="utf-8")

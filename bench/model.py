@@ -1,11 +1,11 @@
 """MDN-ConvLSTM training-step throughput on CPU (samples/s and pixel-steps/s) for patches of 16, 32
 and 64 pixels, against a plain reference ConvLSTM — separate convolutions per gate for x and h
 (the textbook formulation, no fusion, no normalisation) with the same MDN head and loss —
-measured in the same run on the same shapes. Goal (issue 5): at least 1.3x the reference.
+measured in the same run on the same shapes. Goal (issue 5): at least 1.3x the reference.  Three
+comparisons: fusion alone at float32; fusion alone at bfloat16 (both models under bf16 autocast);
+and the model as it trains here (fused, `autocast_for`: bf16 where the CPU has it) against the
+plain float32 reference — the goal's comparison."""
 
-Three comparisons: fusion alone at float32; fusion alone at bfloat16 (both models under bf16
-autocast); and the model as it trains here (fused, `autocast_for`: bf16 where the CPU has it)
-against the plain float32 reference — the goal's comparison."""
 import contextlib
 import os
 import time
@@ -13,16 +13,19 @@ import time
 import torch
 import torch.nn as nn
 
-from smap_hybrid.model import MDNConvLSTM, MDNHead, autocast_for, bf16_supported, mixture_nll
+from smap_hybrid.model import MDNConvLSTM, MDNHead, bf16_supported, mixture_nll
 
 
 class RefCell(nn.Module):
     "Textbook ConvLSTM cell: eight convolutions (W_x* and W_h* per gate)."
+
     def __init__(self, cin, hid, k=3):
         super().__init__()
         self.hid = hid
         self.wx = nn.ModuleList(nn.Conv2d(cin, hid, k, padding=k // 2) for _ in range(4))
-        self.wh = nn.ModuleList(nn.Conv2d(hid, hid, k, padding=k // 2, bias=False) for _ in range(4))
+        self.wh = nn.ModuleList(
+            nn.Conv2d(hid, hid, k, padding=k // 2, bias=False) for _ in range(4)
+        )
 
     def forward(self, x, st):
         h, c = st
@@ -59,10 +62,14 @@ def step_rate(model, xs, y, reps, bf16=False):
         with torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext():
             mix, _ = model(xs)
         loss = mixture_nll(mix, y)
-        opt.zero_grad(); loss.backward(); opt.step()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
     one()  # warm-up
     t0 = time.perf_counter()
-    for _ in range(reps): one()
+    for _ in range(reps):
+        one()
     return (time.perf_counter() - t0) / reps
 
 
@@ -70,18 +77,36 @@ def main(quick=False):
     torch.manual_seed(0)
     B, T, C, hidden = 8, (5 if quick else 10), 8, (32, 32)
     native = bf16_supported("cpu")
-    print(f"MDN-ConvLSTM training step (batch {B}, {T} steps, {C} inputs, hidden {hidden}, K=3, {torch.get_num_threads()} threads, "
-          f"{os.cpu_count()} cores; native CPU bf16: {native}):")
+    print(
+        f"MDN-ConvLSTM training step (batch {B}, {T} steps, {C} inputs, hidden {hidden}, K=3, "
+        f"{torch.get_num_threads()} threads, "
+        f"{os.cpu_count()} cores; native CPU bf16: {native}):"
+    )
     for size in (16, 32, 64):
         xs = torch.randn(B, T, C, size, size)
-        y = torch.where(torch.rand(B, T, size, size) < 0.3, torch.randn(B, T, size, size) * 0.03, torch.tensor(float("nan")))
+        y = torch.where(
+            torch.rand(B, T, size, size) < 0.3,
+            torch.randn(B, T, size, size) * 0.03,
+            torch.tensor(float("nan")),
+        )
         reps = 2 if size == 64 else 3
         ref, ours = RefModel(C, hidden), MDNConvLSTM(C, hidden, k=3)
-        t = {("reference", "fp32"): step_rate(ref, xs, y, reps), ("MDNConvLSTM", "fp32"): step_rate(ours, xs, y, reps),
-             ("reference", "bf16"): step_rate(ref, xs, y, reps, True), ("MDNConvLSTM", "bf16"): step_rate(ours, xs, y, reps, True)}
+        t = {
+            ("reference", "fp32"): step_rate(ref, xs, y, reps),
+            ("MDNConvLSTM", "fp32"): step_rate(ours, xs, y, reps),
+            ("reference", "bf16"): step_rate(ref, xs, y, reps, True),
+            ("MDNConvLSTM", "bf16"): step_rate(ours, xs, y, reps, True),
+        }
         for (label, prec), s in t.items():
-            print(f"  {size:2d}x{size:<2d} {label:12s} {prec}  {s * 1e3:8.1f} ms/step  {B / s:7.1f} samples/s  {B * T * size * size / s:10.3e} pixel-steps/s")
+            print(
+                f"  {size:2d}x{size:<2d} {label:12s} {prec}  {s * 1e3:8.1f} ms/step  {B / s:7.1f} "
+                f"samples/s  {B * T * size * size / s:10.3e} pixel-steps/s"
+            )
         trained = t[("MDNConvLSTM", "bf16" if native else "fp32")]
-        print(f"  {size:2d}x{size:<2d} fusion at fp32 {t[('reference', 'fp32')] / t[('MDNConvLSTM', 'fp32')]:.2f}x, fusion at bf16 "
-              f"{t[('reference', 'bf16')] / t[('MDNConvLSTM', 'bf16')]:.2f}x; as trained vs plain fp32 reference "
-              f"{t[('reference', 'fp32')] / trained:.2f}x (goal 1.3x)")
+        print(
+            f"  {size:2d}x{size:<2d} fusion at fp32 "
+            f"{t[('reference', 'fp32')] / t[('MDNConvLSTM', 'fp32')]:.2f}x, fusion at bf16 "
+            f"{t[('reference', 'bf16')] / t[('MDNConvLSTM', 'bf16')]:.2f}x; as trained vs plain "
+            "fp32 reference "
+            f"{t[('reference', 'fp32')] / trained:.2f}x (goal 1.3x)"
+        )

@@ -1,4 +1,5 @@
 """The book: the nbdev-directive filter, and the built HTML (after `make book`)."""
+
 import json
 import re
 import sys
@@ -26,20 +27,33 @@ def test_directives_become_tags():
 
 
 def test_rewrite_strips_every_directive():
-    nb = {"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "source": "#| export\n#|hide\nx = 1  # keep #| in strings? no\n"},
-                    {"cell_type": "markdown", "metadata": {}, "source": "#| not a directive in markdown"}],
-          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "outputs": [],
+                "source": "#| export\n#|hide\nx = 1  # keep #| in strings? no\n",
+            },
+            {"cell_type": "markdown", "metadata": {}, "source": "#| not a directive in markdown"},
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     out = json.loads(rewrite_notebook(json.dumps(nb), {"slow"}))
     code = [c for c in out["cells"] if c["cell_type"] == "code"][1]
     assert not re.search(r"^\s*#\|", code["source"], re.M) and code["source"].startswith("x = 1")
     assert code["metadata"]["tags"] == ["remove-cell"]
-    assert out["cells"][0]["metadata"]["tags"] == ["remove-cell"]  # the show_doc patch cell is hidden
+    assert out["cells"][0]["metadata"]["tags"] == [
+        "remove-cell"
+    ]  # the show_doc patch cell is hidden
     assert out["cells"][-1]["source"] == "#| not a directive in markdown"
 
 
 def _chapters():
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    return [toc["root"]] + [c["file"] for c in toc["chapters"]]
+    return [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +75,8 @@ def test_a_page_per_chapter_without_directive_text(html):
 
 
 def test_show_doc_renders(html):
-    page = (html / "nbs" / "01_data_qc.html").read_text()
-    assert re.search(r"<h[1-6][^>]*>\s*read_granule", page), "show_doc(read_granule) heading missing"
-    assert "Raw arrays of one SPL3SMP granule" in page
+    page = (html / "nbs" / "01_smap_files.html").read_text()
+    assert re.search(r"<h[1-6][^>]*>\s*read_granule", page), (
+        "show_doc(read_granule) heading missing"
+    )
+    assert "Raw arrays of one granule for a window" in page

@@ -1,6 +1,7 @@
 """The built book in a real browser (Debian's chromium driven by Playwright): every chapter loads
 without JavaScript errors, no nbdev `#|` text is visible, and the interactive plots render
 (BokehJS is inlined, so they render offline). Screenshots land in _build/screenshots/."""
+
 import shutil
 from pathlib import Path
 
@@ -11,13 +12,22 @@ ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync", "--disable-quic"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
 
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra: make install")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is in the dev extra: make install"
+    )
     if CHROMIUM is None:
         pytest.skip("chromium not found: `make chromium` installs Debian's chromium")
     if not (HTML / "index.html").exists():
@@ -30,7 +40,7 @@ def browser():
 
 def chapters():
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    return [toc["root"]] + [c["file"] for c in toc["chapters"]]
+    return [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
 
 
 def open_page(browser, chapter):
@@ -47,19 +57,36 @@ def test_every_chapter_loads_without_directive_text(browser):
         text = page.inner_text("main")
         assert len(text) > 300, f"{ch}: page has almost no content"
         assert "#|" not in text, f"{ch}: nbdev directive text is visible"
-        assert not [e for e in errors if "bokeh" in e.lower() or "holoviews" in e.lower()], f"{ch}: plot script errors {errors}"
+        assert not [e for e in errors if "bokeh" in e.lower() or "holoviews" in e.lower()], (
+            f"{ch}: plot script errors {errors}"
+        )
         page.close()
 
 
-@pytest.mark.parametrize("chapter, min_plots", [("nbs/02_twin_data", 3), ("nbs/06_reconstruction", 4), ("nbs/07_validation", 4)])
+@pytest.mark.parametrize(
+    "chapter, min_plots",
+    [
+        ("nbs/06_twin", 3),
+        ("nbs/14_reconstruction", 4),
+        ("nbs/17_experiment", 4),
+        ("nbs/05_regrid", 3),
+    ],
+)
 def test_interactive_plots_render(browser, chapter, min_plots):
     page, errors = open_page(browser, chapter)
-    page.wait_for_selector("canvas", state="attached", timeout=30_000)   # Bokeh draws into canvases (in shadow roots)
+    page.wait_for_selector(
+        "canvas", state="attached", timeout=30_000
+    )  # Bokeh draws into canvases (in shadow roots)
     page.wait_for_timeout(1500)
     n = page.locator("canvas").count()
-    assert n >= min_plots, f"{chapter}: {n} rendered plot canvases, expected at least {min_plots} (errors: {errors})"
-    if chapter.endswith("06_reconstruction"):
-        assert page.locator(".noUi-target, input[type=range], .bk-slider-title, .noUi-handle").count() >= 1, "no time slider"
+    assert n >= min_plots, (
+        f"{chapter}: {n} rendered plot canvases, expected at least {min_plots} (errors: {errors})"
+    )
+    if chapter.endswith("14_reconstruction"):
+        assert (
+            page.locator(".noUi-target, input[type=range], .bk-slider-title, .noUi-handle").count()
+            >= 1
+        ), "no time slider"
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{Path(chapter).name}.png"), full_page=False)
     page.close()
@@ -77,14 +104,23 @@ def test_screenshot_of_the_front_page(browser):
 def test_results_on_the_front_page_and_the_comparison_chapter(browser):
     page, _ = open_page(browser, "nbs/00_index")
     text = page.inner_text("main")
-    assert "Results of" in text and "DCT-PLS" in text and "WBM closed loop" in text and "papermill" in text
+    assert (
+        "Results of" in text
+        and "DCT-PLS" in text
+        and "WBM closed loop" in text
+        and "papermill" in text
+    )
     page.close()
-    page, _ = open_page(browser, "nbs/09_loop_modes_and_scales")
-    assert page.locator("main table").count() >= 4, "the grid, the comparison, the outage and twin-truth tables"
+    page, _ = open_page(browser, "nbs/18_loop_modes_and_scales")
+    assert page.locator("main table").count() >= 4, (
+        "the grid, the comparison, the outage and twin-truth tables"
+    )
     img = page.locator("main img").first
     img.wait_for(state="attached")
-    assert page.evaluate("(i) => i.naturalWidth", img.element_handle()) > 500, "the comparison figure is rendered"
+    assert page.evaluate("(i) => i.naturalWidth", img.element_handle()) > 500, (
+        "the comparison figure is rendered"
+    )
     assert "seed study" in page.inner_text("main")
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "09_loop_modes_and_scales.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / "18_loop_modes_and_scales.png"), full_page=True)
     page.close()

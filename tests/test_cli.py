@@ -1,9 +1,11 @@
 """The `smap-hybrid` console script, run as a user runs it (a subprocess)."""
-import shutil
+
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 
@@ -11,30 +13,64 @@ EXE = Path(sys.executable).with_name("smap-hybrid")
 
 
 def run(*args, cwd=None):
-    return subprocess.run([str(EXE), *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [str(EXE), *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
 
 
 def test_help_lists_every_stage():
     r = run("--help")
     assert r.returncode == 0
-    for stage in ("demo", "twin", "ingest", "download", "wbm", "train", "reconstruct", "validate", "experiments"):
+    for stage in (
+        "run",
+        "demo",
+        "twin",
+        "ingest",
+        "download",
+        "wbm",
+        "train",
+        "reconstruct",
+        "validate",
+        "experiments",
+    ):
         assert stage in r.stdout
     r = run("ingest", "--help")
-    assert r.returncode == 0 and "--bbox" in r.stdout and "--pass" in r.stdout and "--on-error" in r.stdout
+    assert r.returncode == 0 and all(
+        f in r.stdout for f in ("--bbox", "--pass", "--on-error", "--forcing")
+    )
+    r = run("train", "--help")  # every setting a flag named as its field, with its default
+    assert (
+        "--batches-per-epoch" in r.stdout and "--members" in r.stdout and "(default: 8)" in r.stdout
+    )
 
 
 def test_version():
     import smap_hybrid
+
     assert run("--version").stdout.strip() == f"smap_hybrid {smap_hybrid.__version__}"
 
 
 def test_twin_writes_a_cube(tmp_path):
-    r = run("twin", "--out", tmp_path / "t.nc", "--days", "60", "--rows", "10", "--cols", "12", "--seed", "3")
+    r = run(
+        "twin",
+        "--out",
+        tmp_path / "t.nc",
+        "--days",
+        "60",
+        "--rows",
+        "10",
+        "--cols",
+        "12",
+        "--seed",
+        "3",
+    )
     assert r.returncode == 0, r.stderr
     assert "gaps" in r.stdout and "not real SMAP" in r.stdout
     ds = xr.open_dataset(tmp_path / "t.nc")
     assert dict(ds.sizes) == {"time": 60, "y": 10, "x": 12}
-    assert {"sm", "sm_raw", "sm_true", "precip", "pet", "qc_reason", "land", "crs"} <= set(ds.variables)
+    assert {"sm", "sm_raw", "sm_true", "precip", "pet", "qc_reason", "land", "crs"} <= set(
+        ds.variables
+    )
 
 
 def test_ingest_real_granules_prints_gap_statistics(v3_files, tmp_path):
@@ -57,7 +93,20 @@ def test_ingest_bad_input_is_one_clear_line(tmp_path):
 def test_download_argument_errors_need_no_network(tmp_path):
     r = run("download", "--start", "2019-07-01", "--end", "2019-06-01", "--out", tmp_path)
     assert r.returncode == 1 and "before start" in r.stderr
-    r = run("download", "--start", "2019-06-01", "--end", "2019-06-02", "--bbox", 10, 0, 5, 1, "--out", tmp_path)
+    r = run(
+        "download",
+        "--start",
+        "2019-06-01",
+        "--end",
+        "2019-06-02",
+        "--bbox",
+        10,
+        0,
+        5,
+        1,
+        "--out",
+        tmp_path,
+    )
     assert r.returncode == 1 and "bbox" in r.stderr
 
 
@@ -69,11 +118,118 @@ def test_experiments_refuses_a_bad_grid_before_running(tmp_path):
 
 
 def test_wbm_calibrate_adds_series_and_residual(tmp_path):
-    assert run("twin", "--out", tmp_path / "t.nc", "--days", "90", "--rows", "8", "--cols", "8").returncode == 0
-    r = run("wbm", "calibrate", tmp_path / "t.nc", "--out", tmp_path / "w.nc", "--iters", "5")
+    assert (
+        run(
+            "twin", "--out", tmp_path / "t.nc", "--days", "90", "--rows", "8", "--cols", "8"
+        ).returncode
+        == 0
+    )
+    r = run("wbm", "calibrate", tmp_path / "t.nc", "--out", tmp_path / "w.nc", "--wbm-iters", "5")
     assert r.returncode == 0, r.stderr
-    assert "in-sample" in r.stdout and "not real-world skill" in r.stdout
+    assert "split:" in r.stdout and "validation" in r.stdout and "not real-world skill" in r.stdout
     ds = xr.open_dataset(tmp_path / "w.nc")
-    assert {"wbm", "wbm_closed", "residual", "wbm_dz", "wbm_beta"} <= set(ds.variables)
+    assert {"wbm", "wbm_closed", "residual", "wbm_dz", "wbm_beta", "split"} <= set(ds.variables)
     land = ds.land == 1
     assert not bool((ds.wbm.isnull() & land).any()), "the WBM is gap-free on land"
+
+
+def test_ingest_real_granules_with_a_forcing_file_then_calibrate(v3_files, tmp_path):
+    """Real SPL3SMP v3 granules + a user's regular lat/lon forcing file covering those days: gap-
+    free forcing."""
+    t = pd.date_range("2015-03-31", "2015-04-02")
+    lat, lon = np.arange(20.05, 55, 0.25), np.arange(-130.05, -60, 0.25)
+    rng = np.random.default_rng(0)
+    f = xr.Dataset(
+        dict(
+            precip=(
+                ("time", "lat", "lon"),
+                rng.gamma(0.5, 6, (3, lat.size, lon.size)),
+                dict(units="mm/day"),
+            ),
+            t2m=(
+                ("time", "lat", "lon"),
+                280 + rng.normal(0, 3, (3, lat.size, lon.size)),
+                dict(units="K"),
+            ),
+        ),
+        coords=dict(time=t, lat=lat, lon=lon),
+    )
+    f.to_netcdf(tmp_path / "F.nc")
+    r = run(
+        "ingest",
+        *v3_files,
+        "--forcing",
+        tmp_path / "F.nc",
+        "--out",
+        tmp_path / "c.nc",
+        "--bbox",
+        -125,
+        25,
+        -67,
+        50,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "forcing from" in r.stdout and "mm/day over land" in r.stdout
+    c = xr.open_dataset(tmp_path / "c.nc")
+    land = c.land.values == 1
+    assert np.isfinite(c.precip.values[:, land]).all() and np.isfinite(c.pet.values[:, land]).all()
+    assert float(c.tair.where(c.land == 1).mean()) == pytest.approx(280 - 273.15, abs=1.0)
+    r = run("wbm", "calibrate", tmp_path / "c.nc", "--out", tmp_path / "w.nc", "--wbm-iters", "3")
+    assert r.returncode == 0, r.stderr
+    assert {"wbm", "split"} <= set(xr.open_dataset(tmp_path / "w.nc").variables)
+
+
+def test_forcing_that_does_not_cover_the_days_or_has_wrong_units_is_one_clear_line(
+    v3_files, tmp_path
+):
+    t = pd.date_range("2015-04-01", "2015-04-02")  # the day before the first SMAP day is missing
+    lat, lon = np.arange(20.05, 55, 0.5), np.arange(-130.05, -60, 0.5)
+    f = xr.Dataset(
+        dict(
+            precip=(("time", "lat", "lon"), np.ones((2, lat.size, lon.size)), dict(units="mm/day")),
+            tair=(
+                ("time", "lat", "lon"),
+                np.full((2, lat.size, lon.size), 15.0),
+                dict(units="degC"),
+            ),
+        ),
+        coords=dict(time=t, lat=lat, lon=lon),
+    )
+    f.to_netcdf(tmp_path / "short.nc")
+    r = run(
+        "ingest",
+        *v3_files,
+        "--forcing",
+        tmp_path / "short.nc",
+        "--out",
+        tmp_path / "c.nc",
+        "--bbox",
+        -125,
+        25,
+        -67,
+        50,
+    )
+    assert (
+        r.returncode == 1
+        and "Traceback" not in r.stderr
+        and "short.nc" in r.stderr
+        and "lacks 1" in r.stderr
+    )
+    f.tair.attrs["units"] = "K"  # °C values under a kelvin label
+    f.to_netcdf(tmp_path / "kelvin.nc")
+    r = run(
+        "ingest",
+        *v3_files,
+        "--forcing",
+        tmp_path / "kelvin.nc",
+        "--forcing-days",
+        "overpass",
+        "--out",
+        tmp_path / "c.nc",
+        "--bbox",
+        -125,
+        25,
+        -67,
+        50,
+    )
+    assert r.returncode == 1 and "kelvin.nc" in r.stderr and "are the units right?" in r.stderr

@@ -1,4 +1,6 @@
-"""The experiment batch as users run it: their own cube, papermill runs, failures recorded, an interrupted batch continued."""
+"""The experiment batch as users run it: their own cube, papermill runs, failures recorded, an
+interrupted batch continued."""
+
 import json
 import os
 import signal
@@ -16,17 +18,42 @@ from smap_hybrid.twin import TwinConfig, make_twin
 from smap_hybrid.experiments import run_batch
 
 EXE = Path(sys.executable).with_name("smap-hybrid")
-TINY = dict(epochs=1, batches=2, batch=2, seq_len=20, hidden=[4, 4], wbm_iters=3)
-FLAGS = ["--epochs", "1", "--batches", "2", "--batch", "2", "--seq-len", "20", "--hidden", "4", "4", "--wbm-iters", "3"]
+TINY = dict(
+    epochs=1, batches_per_epoch=2, batch=2, seq_len=20, hidden=[4, 4], wbm_iters=3, val_batches=1
+)
+FLAGS = [
+    "--epochs",
+    "1",
+    "--batches-per-epoch",
+    "2",
+    "--batch",
+    "2",
+    "--seq-len",
+    "20",
+    "--hidden",
+    "4",
+    "4",
+    "--wbm-iters",
+    "3",
+    "--val-batches",
+    "1",
+]
 
 
 @pytest.fixture(scope="module")
 def user_cube(tmp_path_factory):
-    "A user's own cube: (time, lat, lon) on a regular 0.25° grid, air temperature instead of PET, no land mask, -9999 fills."
+    """A user's own cube: (time, lat, lon) on a regular 0.25° grid, air temperature instead of PET,
+    no land mask, -9999 fills."""
     t = make_twin(TwinConfig(rows=12, cols=12, days=200, seed=5))
     lat, lon = 35 + 0.25 * np.arange(12), -100 + 0.25 * np.arange(12)
-    ds = xr.Dataset({"sm": (("time", "lat", "lon"), t.sm.fillna(-9999).values), "precip": (("time", "lat", "lon"), t.precip.values),
-                     "tair": (("time", "lat", "lon"), t.tair.values)}, coords=dict(time=t.time.values, lat=lat, lon=lon))
+    ds = xr.Dataset(
+        {
+            "sm": (("time", "lat", "lon"), t.sm.fillna(-9999).values),
+            "precip": (("time", "lat", "lon"), t.precip.values),
+            "tair": (("time", "lat", "lon"), t.tair.values),
+        },
+        coords=dict(time=t.time.values, lat=lat, lon=lon),
+    )
     path = tmp_path_factory.mktemp("user") / "my_cube.nc"
     ds.to_netcdf(path)
     return path
@@ -34,12 +61,25 @@ def user_cube(tmp_path_factory):
 
 def test_batch_records_a_failure_goes_on_and_skips_done_runs(user_cube, tmp_path):
     log = []
-    res = run_batch(tmp_path, scales=(16,), loops=("closed", "sideways"), models=("hybrid",), data=user_cube, settings=TINY, log=log.append)
+    res = run_batch(
+        tmp_path,
+        scales=(16,),
+        loops=("closed", "sideways"),
+        models=("hybrid",),
+        data=user_cube,
+        settings=TINY,
+        log=log.append,
+    )
     runs = tmp_path / "runs"
     assert (runs / "hybrid_16px_closed_seed0" / "metrics.json").exists()
-    assert (runs / "hybrid_16px_closed_seed0" / "experiment.ipynb").exists()   # the executed notebook, kept
+    assert (
+        runs / "hybrid_16px_closed_seed0" / "experiment.ipynb"
+    ).exists()  # the executed notebook, kept
     failed = json.loads((runs / "hybrid_16px_sideways_seed0" / "failed.json").read_text())
-    assert "loop must be 'closed' or 'open'" in failed["error"] and failed["params"]["loop"] == "sideways"
+    assert (
+        "loop must be 'closed' or 'open'" in failed["error"]
+        and failed["params"]["loop"] == "sideways"
+    )
     assert pd.read_csv(tmp_path / "failures.csv").run.tolist() == ["hybrid_16px_sideways_seed0"]
     assert set(res.run) == {"hybrid_16px_closed_seed0"}
     assert {"hybrid", "DCT-PLS", "WBM closed loop", "linear interpolation"} <= set(res.estimator)
@@ -47,28 +87,70 @@ def test_batch_records_a_failure_goes_on_and_skips_done_runs(user_cube, tmp_path
     # the tidy netCDF holds the same numbers
     nc = xr.open_dataset(tmp_path / "results.nc")
     row = res[(res.reference == "withheld SMAP days") & (res.estimator == "hybrid")].iloc[0]
-    assert float(nc.ubRMSE.sel(run=row.run, reference=row.reference, estimator="hybrid")) == pytest.approx(row.ubRMSE)
+    assert float(
+        nc.ubRMSE.sel(run=row.run, reference=row.reference, estimator="hybrid")
+    ) == pytest.approx(row.ubRMSE)
     # the same command again: the done run is skipped, the failed one retried (and fails again)
     stamp = (runs / "hybrid_16px_closed_seed0" / "metrics.json").stat().st_mtime_ns
     log.clear()
-    run_batch(tmp_path, scales=(16,), loops=("closed", "sideways"), models=("hybrid",), data=user_cube, settings=TINY, log=log.append)
+    run_batch(
+        tmp_path,
+        scales=(16,),
+        loops=("closed", "sideways"),
+        models=("hybrid",),
+        data=user_cube,
+        settings=TINY,
+        log=log.append,
+    )
     assert "done, skipped" in log[0] and "FAILED" in log[1]
     assert (runs / "hybrid_16px_closed_seed0" / "metrics.json").stat().st_mtime_ns == stamp
 
 
 def test_cli_runs_the_comparison_on_a_users_cube_and_continues_after_a_kill(user_cube, tmp_path):
-    cmd = [str(EXE), "experiments", "--data", user_cube, "--out", tmp_path, "--scales", "16", "--loops", "closed,open",
-           "--models", "hybrid", *FLAGS]
-    proc = subprocess.Popen(list(map(str, cmd)), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    cmd = [
+        str(EXE),
+        "experiments",
+        "--data",
+        user_cube,
+        "--out",
+        tmp_path,
+        "--scales",
+        "16",
+        "--loops",
+        "closed,open",
+        "--models",
+        "hybrid",
+        *FLAGS,
+    ]
+    proc = subprocess.Popen(
+        list(map(str, cmd)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     first = tmp_path / "runs" / "hybrid_16px_closed_seed0" / "metrics.json"
     t0 = time.time()
-    while not first.exists() and proc.poll() is None and time.time() - t0 < 240: time.sleep(0.5)
-    assert first.exists(), proc.stdout.read() if proc.poll() is not None else "first run did not finish"
-    os.killpg(proc.pid, signal.SIGKILL); proc.wait()                      # killed: the second run is cut short
+    while not first.exists() and proc.poll() is None and time.time() - t0 < 240:
+        time.sleep(0.5)
+    assert first.exists(), (
+        proc.stdout.read() if proc.poll() is not None else "first run did not finish"
+    )
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()  # killed: the second run is cut short
     r = subprocess.run(list(map(str, cmd)), capture_output=True, text=True, timeout=400)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "hybrid_16px_closed_seed0: done, skipped" in r.stdout and "hybrid_16px_open_seed0: done in" in r.stdout
+    assert (
+        "hybrid_16px_closed_seed0: done, skipped" in r.stdout
+        and "hybrid_16px_open_seed0: done in" in r.stdout
+    )
     res = pd.read_csv(tmp_path / "results.csv")
-    assert set(res.run) == {"hybrid_16px_closed_seed0", "hybrid_16px_open_seed0"} and "DCT-PLS" in r.stdout
+    assert (
+        set(res.run) == {"hybrid_16px_closed_seed0", "hybrid_16px_open_seed0"}
+        and "DCT-PLS" in r.stdout
+    )
     prod = xr.open_dataset(tmp_path / "runs" / "hybrid_16px_open_seed0" / "product.nc")
-    assert prod.attrs["loop_mode"] == "open" and int(prod.sm.notnull().sum()) == int(prod.land.sum()) * prod.sizes["time"]
+    assert (
+        prod.attrs["loop_mode"] == "open"
+        and int(prod.sm.notnull().sum()) == int(prod.land.sum()) * prod.sizes["time"]
+    )

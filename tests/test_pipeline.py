@@ -1,7 +1,7 @@
 """The hybrid end to end on a small twin, as a user runs it (the console script): it beats the WBM
-alone and linear interpolation on withheld observed days; training killed mid-run resumes from its
-checkpoint to the same result; bad input gets a clear error."""
-import os
+alone and linear interpolation on withheld observed days; training killed mid-run resumes from
+its checkpoint to the same result; bad input gets a clear error."""
+
 import signal
 import subprocess
 import sys
@@ -15,18 +15,41 @@ import torch
 import xarray as xr
 
 EXE = Path(sys.executable).with_name("smap-hybrid")
-TRAIN = ["--scale", "16", "--epochs", "6", "--batches", "6", "--seq-len", "30", "--hidden", "8", "8"]
+TRAIN = [
+    "--scale",
+    "16",
+    "--epochs",
+    "6",
+    "--batches-per-epoch",
+    "6",
+    "--seq-len",
+    "30",
+    "--hidden",
+    "8",
+    "8",
+    "--val-batches",
+    "2",
+]
 
 
 def run(*args, **kw):
-    return subprocess.run([str(EXE), *map(str, args)], capture_output=True, text=True, timeout=600, **kw)
+    return subprocess.run(
+        [str(EXE), *map(str, args)], capture_output=True, text=True, timeout=600, **kw
+    )
 
 
 @pytest.fixture(scope="module")
 def cube(tmp_path_factory):
     d = tmp_path_factory.mktemp("pipeline")
-    assert run("twin", "--out", d / "twin.nc", "--rows", "32", "--cols", "32", "--days", "730").returncode == 0
-    r = run("wbm", "calibrate", d / "twin.nc", "--out", d / "cube.nc", "--iters", "30", "--withhold", "0.2")   # blind to train's withheld days
+    assert (
+        run(
+            "twin", "--out", d / "twin.nc", "--rows", "32", "--cols", "32", "--days", "730"
+        ).returncode
+        == 0
+    )
+    r = run(
+        "wbm", "calibrate", d / "twin.nc", "--out", d / "cube.nc", "--wbm-iters", "30"
+    )  # draws the split
     assert r.returncode == 0, r.stderr
     return d / "cube.nc"
 
@@ -34,13 +57,24 @@ def cube(tmp_path_factory):
 def test_hybrid_beats_wbm_and_linear_interpolation(cube, tmp_path):
     r = run("train", cube, "--out", tmp_path / "run", *TRAIN)
     assert r.returncode == 0, r.stderr
-    r = run("reconstruct", cube, "--run", tmp_path / "run", "--out", tmp_path / "product.nc", "--days", "300")   # 3 blocks of days
+    r = run(
+        "reconstruct",
+        cube,
+        "--run",
+        tmp_path / "run",
+        "--out",
+        tmp_path / "product.nc",
+        "--days",
+        "300",
+    )  # 3 blocks of days
     assert r.returncode == 0, r.stderr
     prod = xr.open_dataset(tmp_path / "product.nc")
     land = prod.land.values == 1
     assert not np.isnan(prod.sm.values[:, land]).any(), "the product must be gap-free on land"
-    assert {"sm", "sm_std", "sm_q05", "sm_q95", "source", "wbm"} <= set(prod.variables) and prod.attrs["loop_mode"] == "closed"
-    r = run("validate", cube, tmp_path / "product.nc", "--run", tmp_path / "run", "--out", tmp_path / "m.csv")
+    assert {"sm", "sm_std", "sm_q05", "sm_q95", "source", "wbm"} <= set(
+        prod.variables
+    ) and prod.attrs["loop_mode"] == "closed"
+    r = run("validate", cube, tmp_path / "product.nc", "--out", tmp_path / "m.csv")
     assert r.returncode == 0, r.stderr
     m = pd.read_csv(tmp_path / "m.csv")
     m = m[m.reference == "withheld SMAP days"].set_index("estimator")
@@ -50,38 +84,57 @@ def test_hybrid_beats_wbm_and_linear_interpolation(cube, tmp_path):
 
 
 def test_killed_training_resumes_to_the_same_model(cube, tmp_path):
-    ref = run("train", cube, "--out", tmp_path / "straight", *TRAIN)
+    ref = run("train", cube, "--out", tmp_path / "straight", *TRAIN, "--no-calibrate")
     assert ref.returncode == 0, ref.stderr
-    ck = tmp_path / "killed" / "checkpoint.pt"
-    p = subprocess.Popen([str(EXE), "train", str(cube), "--out", str(tmp_path / "killed"), *TRAIN],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ck = tmp_path / "killed" / "member_0" / "checkpoint.pt"
+    p = subprocess.Popen(
+        [str(EXE), "train", str(cube), "--out", str(tmp_path / "killed"), *TRAIN, "--no-calibrate"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     t0 = time.time()
     while not ck.exists() and time.time() - t0 < 300 and p.poll() is None:
         time.sleep(0.05)
     assert ck.exists(), "no checkpoint was written"
-    p.send_signal(signal.SIGKILL); p.wait()
+    p.send_signal(signal.SIGKILL)
+    p.wait()
     done = torch.load(ck, weights_only=False)["state"]["epoch"]
     assert 1 <= done < 6, f"the kill came too late to test a resume (after epoch {done})"
-    r = run("train", cube, "--out", tmp_path / "killed", *TRAIN)
+    r = run("train", cube, "--out", tmp_path / "killed", *TRAIN, "--no-calibrate")
     assert r.returncode == 0, r.stderr
-    assert f"resuming {tmp_path / 'killed'} after epoch" in r.stdout
-    a = torch.load(tmp_path / "straight" / "model.pt", weights_only=False)["model"]
-    b = torch.load(tmp_path / "killed" / "model.pt", weights_only=False)["model"]
-    assert all(torch.equal(a[k], b[k]) for k in a), "the resumed run must end with the uninterrupted run's model"
+    assert f"resuming {tmp_path / 'killed'} (member_0) after epoch" in r.stdout
+    a = torch.load(tmp_path / "straight" / "member_0" / "model.pt", weights_only=True)
+    b = torch.load(tmp_path / "killed" / "member_0" / "model.pt", weights_only=True)
+    assert all(torch.equal(a[k], b[k]) for k in a), (
+        "the resumed run must end with the uninterrupted run's model"
+    )
 
 
 def test_bad_input_is_a_clear_error(cube, tmp_path):
-    r = run("train", cube, "--out", tmp_path / "early", "--train-end", "2018-01-10", "--epochs", "1")
+    r = run("train", cube, "--out", tmp_path / "early", "--seq-len", "2000", "--epochs", "1")
     assert r.returncode == 1 and "fewer than seq_len" in r.stderr
     ds = xr.open_dataset(cube).load()
     ds["sm"] = ds.sm * np.nan
     ds.to_netcdf(tmp_path / "empty.nc")
     r = run("train", tmp_path / "empty.nc", "--out", tmp_path / "e", *TRAIN)
-    assert r.returncode == 1 and "no SMAP observations" in r.stderr
+    assert r.returncode == 1 and "'sm' has no valid value" in r.stderr and "empty.nc" in r.stderr
     r = run("train", tmp_path / "twin_without_wbm.nc", "--out", tmp_path / "x")
     assert r.returncode == 1 and "no such cube" in r.stderr
-    assert run("train", cube, "--out", tmp_path / "r", "--scale", "16", "--epochs", "1", "--batches", "1", "--seq-len", "30", "--hidden", "8").returncode == 0
-    r = run("train", cube, "--out", tmp_path / "r", "--scale", "32", "--epochs", "1", "--batches", "1", "--seq-len", "30", "--hidden", "8")
+    one = [
+        "--epochs",
+        "1",
+        "--batches-per-epoch",
+        "1",
+        "--seq-len",
+        "30",
+        "--hidden",
+        "8",
+        "--val-batches",
+        "1",
+        "--no-calibrate",
+    ]
+    assert run("train", cube, "--out", tmp_path / "r", "--scale", "16", *one).returncode == 0
+    r = run("train", cube, "--out", tmp_path / "r", "--scale", "32", *one)
     assert r.returncode == 1 and "another configuration" in r.stderr and "scale" in r.stderr
     r = run("reconstruct", cube, "--run", tmp_path / "nothing", "--out", tmp_path / "p.nc")
     assert r.returncode == 1 and "no trained model" in r.stderr

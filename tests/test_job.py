@@ -1,0 +1,167 @@
+"""`smap-hybrid run` as a user runs it, offline: SPL3SMP granules in the v9 layout and IMERG /
+MERRA-2 forcing granules in their real layouts are in the job's folder, so the download stage
+sends nothing and every later stage runs; a kill mid-training resumes; a second job in the same
+folder is refused; no login is a clear error."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from smap_hybrid.job import write_twin_granules
+from smap_hybrid.twin import TwinConfig, make_twin
+
+EXE = Path(sys.executable).with_name("smap-hybrid")
+SMALL = [
+    "--scale",
+    "16",
+    "--epochs",
+    "3",
+    "--batches-per-epoch",
+    "3",
+    "--batch",
+    "4",
+    "--seq-len",
+    "30",
+    "--hidden",
+    "8",
+    "8",
+    "--val-batches",
+    "1",
+    "--wbm-iters",
+    "10",
+    "--days",
+    "60",
+]
+
+
+@pytest.fixture(scope="module")
+def job_dir(dmr, tmp_path_factory):
+    "A job folder holding 150 days of a twin as real-layout granules (SMAP v9, IMERG, MERRA-2)."
+    twin = make_twin(TwinConfig(rows=20, cols=20, days=150, start="2019-04-01"))
+    d = tmp_path_factory.mktemp("job")
+    write_twin_granules(twin, d, dmr)
+    bbox = [
+        float(twin.lon.min()),
+        float(twin.lat.min()),
+        float(twin.lon.max()),
+        float(twin.lat.max()),
+    ]
+    return d, bbox
+
+
+def test_run_completes_offline_resumes_after_a_kill_and_writes_the_product(job_dir):
+    d, bbox = job_dir
+    cmd = [
+        str(EXE),
+        "run",
+        "--out",
+        str(d),
+        "--bbox",
+        *map(str, bbox),
+        "--start",
+        "2019-04-01",
+        "--end",
+        "2019-08-28",
+        *SMALL,
+    ]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    p = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        env=env,
+    )
+    ck = d / "run" / "member_0" / "checkpoint.pt"
+    t0 = time.time()
+    while not ck.exists() and p.poll() is None and time.time() - t0 < 240:
+        time.sleep(0.05)
+    assert ck.exists(), p.stdout.read() if p.poll() is not None else "no checkpoint in time"
+    os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+    assert not (d / "product.nc").exists()
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    print(f"the resumed job took {time.perf_counter() - t0:.0f} s")
+    out = r.stdout
+    assert "[1/7] download: skipped, every granule is there" in out
+    assert "[2/7] ingest + forcing: skipped" in out and "[3/7] split + WBM: skipped" in out
+    assert "resuming" in out and "scores on the withheld test days" in out and "hybrid" in out
+    prod = xr.open_dataset(d / "product.nc")
+    land = prod.land.values == 1
+    assert prod.sizes["time"] == 150 and np.isfinite(prod.sm.values[:, land]).all()
+    assert prod.attrs["observations_fed"] == "all" and prod.attrs["spread_calibrated"] == "yes"
+    assert (d / "job.toml").exists() and (d / "validation" / "scores.csv").exists()
+    assert {f.name for f in (d / "figures").iterdir()} == {
+        "pixel_series.png",
+        "sm_std_map.png",
+        "skill_vs_gap.png",
+    }
+    again = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=600, env=env
+    )  # everything done: all skipped
+    assert again.returncode == 0 and "[6/7] product: skipped" in again.stdout
+
+
+def test_another_job_in_the_same_folder_is_refused(job_dir):
+    d, bbox = job_dir
+    if not (d / "job.toml").exists():
+        pytest.skip("needs the job of the previous test")
+    r = subprocess.run(
+        [
+            str(EXE),
+            "run",
+            "--out",
+            str(d),
+            "--bbox",
+            *map(str, bbox),
+            "--start",
+            "2019-04-01",
+            "--end",
+            "2019-06-30",
+            *SMALL,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 1 and "holds another job" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_run_without_granules_or_login_stops_before_any_request(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EARTHDATA_")}
+    env["HOME"] = str(tmp_path)  # no ~/.netrc
+    r = subprocess.run(
+        [
+            str(EXE),
+            "run",
+            "--out",
+            str(tmp_path / "job"),
+            "--bbox",
+            "-100",
+            "35",
+            "-95",
+            "40",
+            "--start",
+            "2019-04-01",
+            "--end",
+            "2019-04-30",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert (
+        r.returncode == 1 and "no NASA Earthdata login" in r.stderr and "Traceback" not in r.stderr
+    )
+    assert "[1/7] download: lacking 30 SPL3SMP, 31 GPM_3IMERGDF, 31 M2SDNXSLV" in r.stdout

@@ -1,0 +1,38 @@
+"""The code a reader sees stays within 100 columns, so the book's cells and the package read
+without sideways scrolling: ruff checks the notebooks (`make lint`); this checks what nbdev
+generates from them, every line but the `__all__` list that nbdev itself wraps at 120 columns."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_package_lines_within_100_columns():
+    long = []
+    for f in sorted((ROOT / "smap_hybrid").glob("*.py")):
+        if f.name == "_modidx.py":
+            continue
+        text = f.read_text()
+        block = re.search(r"^__all__ = \[.*?\]$", text, re.S | re.M)
+        skip = (
+            set(range(text[: block.start()].count("\n"), text[: block.end()].count("\n") + 1))
+            if block
+            else set()
+        )
+        long += [
+            f"{f.name}:{i + 1}"
+            for i, line in enumerate(text.splitlines())
+            if len(line) > 100 and i not in skip
+        ]
+    assert not long, f"lines over 100 columns (edit the notebook, then nbdev_export): {long}"
+
+
+def test_modules_stay_small():
+    "No module over 350 lines (the notebooks keep a module to one role)."
+    sizes = {
+        f.name: len(f.read_text().splitlines())
+        for f in (ROOT / "smap_hybrid").glob("*.py")
+        if f.name != "_modidx.py"
+    }
+    assert max(sizes.values()) <= 350, sizes
