@@ -1,7 +1,7 @@
 # smap_hybrid: every target sets itself up (virtual environment + pinned dependencies).
 #   make demo   run the whole pipeline end to end on the embedded default (twin) data
 #   make test   run every test: package/notebook sync, nbdev_test, pytest, the book build
-#   make experiments   the papermill batch of chapter 9 on the twin default (not part of the test command)
+#   make experiments   the papermill batch of chapter 18 on the twin default (not part of the test command)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(abspath $(VENV))/bin
@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 
-.PHONY: demo test install export-check nbtest pytest pytest-core pytest-book book chromium bench experiments clean
+.PHONY: demo test install lint export-check nbtest pytest pytest-core pytest-book book chromium bench experiments clean
 
 $(STAMP): setup.py settings.ini constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,9 +23,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/smap-hybrid demo --out _demo
 
-test: $(STAMP) export-check nbtest
+test: $(STAMP) lint export-check nbtest
 	OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 $(MAKE) --no-print-directory -j2 book pytest-core
 	$(MAKE) --no-print-directory chromium pytest-book
+
+# code within 100 columns (notebooks, tests, benchmarks; tests/test_style.py checks the generated package)
+lint: $(STAMP)
+	$(BIN)/ruff check
 
 # the package must be exactly what the notebooks export
 export-check: $(STAMP)
@@ -63,7 +67,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 # the loop-mode x scale grid (hybrid and the network without the WBM) on the twin default, CPU settings;
-# rerun to continue an interrupted batch; `make book` then shows its table in chapter 9
+# rerun to continue an interrupted batch; `make book` then shows its table in chapter 18
 experiments: $(STAMP)
 	$(BIN)/smap-hybrid experiments --out _runs/experiments $(EXPERIMENT_ARGS)
 
