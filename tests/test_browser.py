@@ -124,3 +124,24 @@ def test_results_on_the_front_page_and_the_comparison_chapter(browser):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "18_loop_modes_and_scales.png"), full_page=True)
     page.close()
+
+
+def test_equations_render_offline(browser):
+    "MathJax is served from the book itself: with every network request refused, equations render."
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    remote = []
+
+    def refuse_network(route):
+        remote.append(route.request.url)
+        route.abort()
+
+    page.route("http*://**", refuse_network)
+    page.goto((HTML / "nbs" / "09_wbm.html").as_uri(), wait_until="load")
+    page.wait_for_selector("mjx-container", state="attached", timeout=30_000)
+    n = page.locator("mjx-container").count()
+    assert n >= 10, f"only {n} equations rendered by MathJax"
+    assert page.locator("mjx-merror").count() == 0, "MathJax reports a TeX error"
+    assert not [u for u in remote if "mathjax" in u.lower()], f"MathJax fetched remotely: {remote}"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "09_wbm.png"), full_page=False)
+    page.close()
