@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from smap_hybrid.smap import sample_data
+
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
@@ -73,6 +75,8 @@ def test_every_chapter_loads_without_directive_text(browser):
     ],
 )
 def test_interactive_plots_render(browser, chapter, min_plots):
+    if chapter.endswith("05_regrid") and sample_data() is None:
+        pytest.skip("real SMAP samples not found: chapter 5 draws its maps from them")
     page, errors = open_page(browser, chapter)
     page.wait_for_selector(
         "canvas", state="attached", timeout=30_000

@@ -74,6 +74,12 @@ def test_hybrid_beats_wbm_and_linear_interpolation(cube, tmp_path):
     assert {"sm", "sm_std", "sm_q05", "sm_q95", "source", "wbm"} <= set(
         prod.variables
     ) and prod.attrs["loop_mode"] == "closed"
+    strips = ("--days", "300", "--strips", "3")
+    r = run("reconstruct", cube, "--run", tmp_path / "run", "--out", tmp_path / "p3.nc", *strips)
+    assert r.returncode == 0 and "3 strips: 3 written" in r.stdout, r.stderr
+    p3 = xr.open_dataset(tmp_path / "p3.nc")
+    for k in ("sm", "sm_std", "sm_q05", "sm_q95", "source", "pit"):  # same process, same bits
+        assert np.array_equal(p3[k].values, prod[k].values, equal_nan=True), k
     r = run("validate", cube, tmp_path / "product.nc", "--out", tmp_path / "m.csv")
     assert r.returncode == 0, r.stderr
     m = pd.read_csv(tmp_path / "m.csv")
@@ -138,3 +144,20 @@ def test_bad_input_is_a_clear_error(cube, tmp_path):
     assert r.returncode == 1 and "another configuration" in r.stderr and "scale" in r.stderr
     r = run("reconstruct", cube, "--run", tmp_path / "nothing", "--out", tmp_path / "p.nc")
     assert r.returncode == 1 and "no trained model" in r.stderr
+
+
+def test_reconstruct_on_a_dask_scheduler(cube, tmp_path):
+    "`smap-hybrid --scheduler ADDRESS reconstruct`: one strip per worker of a running cluster."
+    distributed = pytest.importorskip("distributed", reason="the 'cluster' extra")
+    r = run("train", cube, "--out", tmp_path / "run", *TRAIN, "--epochs", "1", "--no-calibrate")
+    assert r.returncode == 0, r.stderr
+    args = ("reconstruct", cube, "--run", tmp_path / "run", "--days", "300")
+    assert run(*args, "--out", tmp_path / "one.nc").returncode == 0
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as lc:
+        r = run("--scheduler", lc.scheduler_address, *args, "--out", tmp_path / "two.nc")
+    assert r.returncode == 0 and "2 strips: 2 written" in r.stdout, r.stderr
+    one, two = xr.open_dataset(tmp_path / "one.nc"), xr.open_dataset(tmp_path / "two.nc")
+    for k in ("sm", "sm_std", "sm_q05", "sm_q95"):  # workers run one math thread: rounding only
+        np.testing.assert_allclose(two[k].values, one[k].values, atol=2e-3, equal_nan=True)
+    assert np.array_equal(two.source.values, one.source.values)
+    assert not list(tmp_path.glob("two.nc.strips-*")), "the strip folder is removed"
