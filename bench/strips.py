@@ -36,6 +36,9 @@ def main(quick=False):
         t0 = time.perf_counter()
         reconstruct_to_file(cube, d / "run", d / "one.nc", progress=False)
         one = time.perf_counter() - t0
+        print(
+            f"  one process ({os.cpu_count()} torch threads): {one:.1f} s (reference)", flush=True
+        )
         logs = []
         with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as lc:
             with Client(lc) as client:
@@ -51,7 +54,6 @@ def main(quick=False):
         f"global grid {ROWS} x {COLS} x {days} days ({land_days:.3g} land pixel-days), "
         f"{os.cpu_count()} cores, 32 px, {bands} bands:"
     )
-    print(f"  one process ({os.cpu_count()} torch threads) {one:7.1f} s  (reference)")
     print(
         f"  2 workers x 1 thread (LocalCluster)   {two:7.1f} s  {one / two:.2f}x the reference "
         f"(strips {strips:.1f} s, assembly {assembly:.1f} s)"
