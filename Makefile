@@ -1,7 +1,7 @@
 # smap_hybrid: every target sets itself up (virtual environment + pinned dependencies).
 #   make demo   run the whole pipeline end to end on the embedded default (twin) data
 #   make test   run every test: package/notebook sync, nbdev_test, pytest, the book build
-#   make experiments   the papermill batch of chapter 18 on the twin default (not part of the test command)
+#   make experiments   the papermill batch of chapter 19 on the twin default (not part of the test command)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(abspath $(VENV))/bin
@@ -67,7 +67,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 # the loop-mode x scale grid (hybrid and the network without the WBM) on the twin default, CPU settings;
-# rerun to continue an interrupted batch; `make book` then shows its table in chapter 18
+# rerun to continue an interrupted batch; `make book` then shows its table in chapter 19
 experiments: $(STAMP)
 	$(BIN)/smap-hybrid experiments --out _runs/experiments $(EXPERIMENT_ARGS)
 

@@ -118,6 +118,7 @@ def field_docs(cls) -> dict:
     return {m.group(1): m.group(2).strip() for m in
             re.finditer(r"^\s+(\w+):[^#\n]*#\s*(.*)$", src, re.MULTILINE)}
 
+# %% ../nbs/07_config.ipynb #fb99f5c8
 def _kind(f) -> tuple:
     "(base type name, optional?) from a field's annotation string."
     ann = str(f.type).replace(" ", "")
@@ -190,6 +191,7 @@ def _toml_value(v) -> str:
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
+# %% ../nbs/07_config.ipynb #06cc5b95
 def to_toml(cfg) -> str:
     "A (nested) config dataclass as TOML: scalars first, one [table] per group; None left out."
     head, tables = [], []
@@ -220,6 +222,7 @@ def from_dict(cls, d: dict):
             kw[k] = tuple(v) if isinstance(v, list) else v
     return cls(**kw)
 
+# %% ../nbs/07_config.ipynb #d6e6acf8
 def from_toml(path, cls=JobConfig):
     "A config read from a TOML file (`to_toml`'s format)."
     try:
@@ -236,6 +239,7 @@ def flat(cfg) -> dict:
         out.update(flat(v) if dataclasses.is_dataclass(v) else {f.name: v})
     return out
 
+# %% ../nbs/07_config.ipynb #608d3aab
 def from_flat(cls, d: dict):
     "The config `cls` (nested groups included) from a flat dict; other keys are ignored."
     kw = {}

@@ -46,6 +46,7 @@ def _regular(v: np.ndarray) -> bool:
     d = np.diff(v.astype("float64"))
     return len(d) == 0 or (np.all(d != 0) and np.allclose(d, d[0], rtol=1e-3, atol=0))
 
+# %% ../nbs/03_cube.ipynb #cd63c5da
 def _check_layout(ds: xr.Dataset, source: str) -> xr.Dataset:
     "Dims (time, y, x) (renaming lat/lon), a regular grid, daily time without holes."
     if {"lat", "lon"} <= set(ds.dims):
@@ -182,6 +183,7 @@ def write_cube(ds: xr.Dataset, path, compute=True) -> Path:
         ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=enc, compute=compute)
     return Path(path)
 
+# %% ../nbs/03_cube.ipynb #29e9f979
 def load_cube(path, needs=("sm",), chunks_yx=256) -> xr.Dataset:
     "Open a cube file lazily (dask chunks over y/x), booleans restored, through `check_cube`."
     path = Path(path)

@@ -206,6 +206,7 @@ def gap_fractions(ds: xr.Dataset) -> xr.Dataset:
         long_name=f"gap fraction {name} QC", units="1")
     return xr.Dataset(dict(gap_raw=frac(ds.sm_raw, "before"), gap_qc=frac(ds.sm, "after")))
 
+# %% ../nbs/02_data_qc.ipynb #ac9f0bf8
 def gap_summary(ds: xr.Dataset) -> dict:
     "Land means of the gap fractions and the share of land pixels above 80% gaps after QC."
     g, n = gap_fractions(ds).compute(), int(ds.land.sum())
@@ -213,6 +214,7 @@ def gap_summary(ds: xr.Dataset) -> dict:
                 gap_qc=float(g.gap_qc.mean()),
                 share_above_80=float((g.gap_qc > 0.8).sum() / max(n, 1)))
 
+# %% ../nbs/02_data_qc.ipynb #b6735c1f
 def format_gap_summary(s: dict) -> str:
     return (f"{s['land_pixels']} land pixels x {s['days']} days: gaps {100 * s['gap_raw']:.1f}% "
             f"before QC, {100 * s['gap_qc']:.1f}% after QC; {100 * s['share_above_80']:.1f}% "

@@ -64,6 +64,7 @@ def _baseline(cube, cfg, target, land) -> np.ndarray:
     pm = np.where(np.isfinite(pm), pm, np.nanmean(sm))           # never observed: pooled mean
     return np.broadcast_to(pm, sm.shape).astype("float32")
 
+# %% ../nbs/11_features.ipynb #88659e48
 def _normalisation(raw: dict, static: dict, r, target, land) -> dict:
     "Mean and std of every input on land, and of the residual on the training targets."
     std = lambda v: float(np.nanstd(v)) or 1.0

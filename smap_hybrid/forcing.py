@@ -137,6 +137,7 @@ def write_merra2(path, day, t2m_kelvin, lat_index=slice(0, 361), lon_index=slice
 class ForcingFileError(SMAPFileError):
     "A file that is not a usable forcing granule; the message names the file and the problem."
 
+# %% ../nbs/04_forcing.ipynb #6d6d9ae2
 def _layout_of(path, ds) -> Layout:
     "The product of an open granule: by its file name, else by its variables; or refuse."
     for lay in (IMERG, MERRA2):
@@ -237,6 +238,7 @@ def opendap_link(granule) -> str | None:
             return u["URL"]
     return None
 
+# %% ../nbs/04_forcing.ipynb #d4e5257c
 def _index_range(layout, k, lo, hi):
     first = int(np.floor((lo - layout.origin[k]) / layout.step[k])) - 1
     last = int(np.ceil((hi - layout.origin[k]) / layout.step[k])) + 1

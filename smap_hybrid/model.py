@@ -76,9 +76,11 @@ _SQRT2, _LOG_SQRT_2PI = math.sqrt(2.0), 0.5 * math.log(2 * math.pi)
 def _Phi(z):
     return 0.5 * (1 + torch.erf(z / _SQRT2))
 
+# %% ../nbs/10_mdn_convlstm.ipynb #d90ab6cb
 def _phi(z):
     return torch.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
 
+# %% ../nbs/10_mdn_convlstm.ipynb #e70f3aa7
 def _A(m, s):
     return m * (2 * _Phi(m / s) - 1) + 2 * s * _phi(m / s)
 
@@ -152,6 +154,7 @@ def crps(mix: Mixture, y):
     ss = (s2.unsqueeze(-1) + s2.unsqueeze(-2)).sqrt()
     return t1 - 0.5 * (w.unsqueeze(-1) * w.unsqueeze(-2) * _A(dm, ss)).sum((-1, -2))
 
+# %% ../nbs/10_mdn_convlstm.ipynb #5edf9451
 def sample(mix: Mixture, n: int, generator=None):
     "n draws per element: shape (n, *batch)."
     k = torch.multinomial(mix.w.reshape(-1, mix.w.shape[-1]), n, replacement=True,
@@ -168,6 +171,7 @@ def pool(mixtures) -> Mixture:
     cat = lambda a: torch.cat([getattr(x, a) for x in mixtures], -1)
     return Mixture(cat("logw") - math.log(m), cat("mu"), cat("sigma"))
 
+# %% ../nbs/10_mdn_convlstm.ipynb #b414cb1b
 def widen(mix: Mixture, s) -> Mixture:
     "The mixture scaled about its mean by `s` (a number or a tensor of the batch shape)."
     s = torch.as_tensor(s, dtype=mix.mu.dtype, device=mix.mu.device)
@@ -232,6 +236,7 @@ def bf16_supported(device: torch.device | str = "cpu") -> bool:
     return (device.type == "cpu" and torch.backends.mkldnn.is_available()
             and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
+# %% ../nbs/10_mdn_convlstm.ipynb #bc0af3a6
 def autocast_for(device: torch.device | str = "cpu", enabled: bool = True):
     "bfloat16 autocast where the device supports it natively, else a no-op context."
     device = torch.device(device)

@@ -28,6 +28,7 @@ def authalic_q(lat_deg):
     s, e = np.sin(np.radians(lat_deg)), np.sqrt(_E2)
     return (1 - _E2) * (s / (1 - _E2 * s * s) - np.log((1 - e * s) / (1 + e * s)) / (2 * e))
 
+# %% ../nbs/05_regrid.ipynb #e177dd03
 def edges_from_centres(c) -> np.ndarray:
     "The cell edges of a regular axis of cell centres."
     c = np.asarray(c, "float64")
@@ -65,6 +66,7 @@ def overpass_weight(lon, local_hour=6.0):
     "Share of the 24 h before the SMAP AM overpass that falls in the previous UTC day."
     return (24 - (local_hour - np.asarray(lon) / 15) % 24) / 24
 
+# %% ../nbs/05_regrid.ipynb #27204e7d
 def align_to_overpass(utc_days: np.ndarray, lon) -> np.ndarray:
     "(T+1, ...) fields on UTC days D-1..D_T → (T, ...) fields for the 24 h before each overpass."
     w = overpass_weight(lon)

@@ -29,6 +29,7 @@ def pick_device(name="auto") -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
 
+# %% ../nbs/12_runs.ipynb #6ac20b5c
 def build_model(cfg: TrainConfig) -> MDNConvLSTM:
     "The network of a configuration (targets are normalised: unit scale, floor 0.02)."
     return MDNConvLSTM(n_inputs(cfg), cfg.hidden, cfg.k, scale=1.0, sigma_floor=0.02)
@@ -40,18 +41,21 @@ def save(obj, path) -> Path:
         torch.save(obj, tmp)
     return Path(path)
 
+# %% ../nbs/12_runs.ipynb #f2e9120b
 def save_json(obj, path) -> Path:
     "JSON, atomically."
     with atomic_write(path) as tmp:
         tmp.write_text(json.dumps(obj, indent=1, default=float))
     return Path(path)
 
+# %% ../nbs/12_runs.ipynb #2199c9bb
 def save_csv(df: pd.DataFrame, path) -> Path:
     "CSV, atomically."
     with atomic_write(path) as tmp:
         df.to_csv(tmp, index=False)
     return Path(path)
 
+# %% ../nbs/12_runs.ipynb #78f51213
 def member_dir(run_dir, i: int) -> Path:
     return Path(run_dir) / f"member_{i}"
 
@@ -82,6 +86,7 @@ def read_summary(run_dir) -> dict:
                          f"({s.get('version')}): retrain")
     return s
 
+# %% ../nbs/12_runs.ipynb #595609ce
 def load_run(run_dir, device="cpu") -> Run:
     "The configuration, normalisation and ensemble (eval mode) of a finished run."
     s = read_summary(run_dir)

@@ -192,6 +192,7 @@ def _dmr_variable(v):
              for a in v.findall("d:Attribute", _NS)}
     return v.get("name"), _DAP[v.tag.split("}")[1]], shape, attrs
 
+# %% ../nbs/01_smap_files.ipynb #77083d79
 def dmr_variables(dmr_path, group_prefix="Soil_Moisture_Retrieval_Data") -> dict:
     "Parse a DAP4 DMR: {group: [(name, dtype, shape, attrs)]} for the groups with the prefix."
     root = ET.parse(dmr_path).getroot()
@@ -204,6 +205,7 @@ def _attr_value(typ, vals, dtype):
         return np.bytes_(" ".join(vals))
     return np.array([float(x) for x in vals], dtype=_DAP.get(typ, dtype))[0]
 
+# %% ../nbs/01_smap_files.ipynb #10ed453b
 def _write_dmr_group(f, gname, items, fields, variables, compression):
     "One group of a DMR into open HDF5 file `f`; returns the hard links still to make."
     g, links = f.create_group(gname), []

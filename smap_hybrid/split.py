@@ -31,6 +31,7 @@ def pixel_day_uniform(seed: int, time, rows, cols) -> np.ndarray:
         z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return ((z ^ (z >> np.uint64(31))) >> np.uint64(11)).astype("float64") * 2.0 ** -53
 
+# %% ../nbs/08_split.ipynb #05a574e2
 def grid_index(cube: xr.Dataset) -> tuple:
     "Grid rows and columns of a cube's cells: EASE-Grid `row`/`col` where present, else positions."
     rows = cube.row.values if "row" in cube.coords else np.arange(cube.sizes["y"])
@@ -105,6 +106,7 @@ def roles(cube: xr.Dataset) -> Roles:
     return Roles(fed=(s == SPLIT["train"]) | (s == SPLIT["input"]), target=s == SPLIT["train"],
                  validation=s == SPLIT["validation"], test=test, outage=s == SPLIT["outage"])
 
+# %% ../nbs/08_split.ipynb #e51d35cb
 def fed_sm(cube: xr.Dataset) -> xr.DataArray:
     "SMAP with every withheld pixel-day removed: what the models may see."
     return cube.sm.where(xr.DataArray(roles(cube).fed, dims=cube.sm.dims, coords=cube.sm.coords))

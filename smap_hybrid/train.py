@@ -40,6 +40,7 @@ class Sequence(torch.nn.Module):
         return tuple(torch.stack([getattr(m, a) for m in mixes], 1)
                      for a in ("logw", "mu", "sigma"))
 
+# %% ../nbs/13_training.ipynb #59f22fbd
 def batch_loss(seq, b: dict, cfg: TrainConfig, device, p_replace=0.0, gen=None, on="target"):
     "Masked NLL of a batch at its training targets (on='target') or validation days."
     b = {k: v.to(device, non_blocking=True) for k, v in b.items()}
@@ -59,6 +60,7 @@ def distributed() -> tuple:
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     return dist.get_rank(), world, int(os.environ.get("LOCAL_RANK", 0))
 
+# %% ../nbs/13_training.ipynb #8401e4fd
 def _any(flag: bool, world: int) -> bool:
     "True on every rank if `flag` is true on any."
     if world == 1:
@@ -68,6 +70,7 @@ def _any(flag: bool, world: int) -> bool:
     dist.all_reduce(t)
     return bool(t.item() > 0)
 
+# %% ../nbs/13_training.ipynb #551438a2
 def _prefetch(fn, items, pool):
     "(item, fn(item)) for each item, fn computed one item ahead in a worker thread."
     fut = pool.submit(fn, items[0]) if items else None
@@ -84,6 +87,7 @@ class NonFiniteLoss(RuntimeError):
         super().__init__(msg)
         self.patches = list(patches)
 
+# %% ../nbs/13_training.ipynb #798d846e
 def diagnose(prep: Prepared, patches, cfg: TrainConfig, model) -> str:
     "Which inputs of a batch, or which weights, are not finite."
     b = batch_arrays(prep, patches, cfg)
@@ -145,6 +149,7 @@ def _validate(plain, val, cfg, device) -> float:
     with torch.no_grad():
         return float(np.mean([batch_loss(plain, b, cfg, device, on="valid").item() for b in val]))
 
+# %% ../nbs/13_training.ipynb #1a2d5d8e
 def _record(state, model, ep, train_nll, val, p_rep, seconds, patience):
     "Add an epoch to the history, keep the best weights, decide on early stopping."
     state["epoch"] = ep + 1
@@ -212,6 +217,7 @@ def validation_patches(prep: Prepared, cfg: TrainConfig) -> list:
                            prep.valid)
     return sampler.sample(cfg.batch * cfg.val_batches, np.random.default_rng([cfg.seed, 999]))
 
+# %% ../nbs/13_training.ipynb #8ee8b130
 def train(cube: xr.Dataset, cfg: TrainConfig, run_dir, progress=True) -> dict:
     "Train (or resume) every member of a run in `run_dir`; returns the run's summary."
     run_dir = Path(run_dir)

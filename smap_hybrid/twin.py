@@ -72,6 +72,7 @@ def smooth_noise(rng, shape, length, time_corr=0.0):
         z[t] = time_corr * z[t - 1] + np.sqrt(1 - time_corr ** 2) * z[t]
     return z.astype("float32")
 
+# %% ../nbs/06_twin.ipynb #037d2bec
 def _ramp(lo_hi, cols):
     "A west → east linear ramp between two values, shape (1, cols)."
     return np.linspace(*lo_hi, cols, dtype="float32")[None, :]

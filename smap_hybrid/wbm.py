@@ -36,6 +36,7 @@ def to_physical(raw: torch.Tensor) -> dict:
     return {k: lo + (hi - lo) * torch.sigmoid(raw[i])
             for i, (k, (lo, hi)) in enumerate(BOUNDS.items())}
 
+# %% ../nbs/09_wbm.ipynb #f4c7d0cb
 def to_raw(phys: dict) -> torch.Tensor:
     "Inverse of `to_physical` (values clipped just inside the bounds)."
     out = []
@@ -75,6 +76,7 @@ def _f2i(typingctx, x):
     sig = types.int32(types.float32)
     return sig, lambda ctx, builder, sig, args: builder.bitcast(args[0], ir.IntType(32))
 
+# %% ../nbs/09_wbm.ipynb #ae4577f8
 @intrinsic
 def _i2f(typingctx, x):
     "The float32 whose bits are an int32."
@@ -95,6 +97,7 @@ def _log2(x):
         p = p * t2 + numba.float32(c)
     return e + numba.float32(2 / math.log(2)) * t * p
 
+# %% ../nbs/09_wbm.ipynb #2eacb1b0
 @numba.njit(inline="always", fastmath=_FM)
 def _exp2(y):
     "2**y for float32 y (vectorisable; underflows to 2**-126)."
@@ -106,6 +109,7 @@ def _exp2(y):
         p = p * f + numba.float32(c)
     return p * _i2f((numba.int32(n) + 127) << 23)
 
+# %% ../nbs/09_wbm.ipynb #20c7a969
 @numba.njit(inline="always", fastmath=_FM)
 def _pow(s, a):
     "s**a for s in (0, 1]."
@@ -147,10 +151,12 @@ def _pixels(da_, land):
     "(time, y, x) → (time, N land pixels) float32."
     return np.ascontiguousarray(da_.values[:, land], dtype="float32")
 
+# %% ../nbs/09_wbm.ipynb #17503cf1
 def frozen_mask(cube):
     "Days that hold the state: air temperature below 0 °C where the cube has `tair`, else none."
     return (cube.tair < 0) if "tair" in cube else xr.zeros_like(cube.precip, dtype=bool)
 
+# %% ../nbs/09_wbm.ipynb #1a30495f
 def _forward_block(P, PET, FZ, OBS, land, prm, closed):
     "One block, core dims last: P (..., time), prm (..., param), land (...). NaN off land."
     out = np.full(P.shape, np.nan, "float32")
@@ -210,6 +216,7 @@ def _neighbour_pairs(land) -> torch.Tensor:
                             np.stack([idx[:-1].ravel(), idx[1:].ravel()], 1)])
     return torch.from_numpy(pairs[(pairs >= 0).all(1)])
 
+# %% ../nbs/09_wbm.ipynb #ef8818e8
 def _simulate_sq(raw, P, PET, fz, obs, mask):
     "Squared errors of one forward run of all pixels (torch), summed over observed days."
     prm = to_physical(raw)
@@ -227,6 +234,7 @@ class CalibrationResult:
     losses: list = field(default_factory=list)
     seconds: float = 0.0
 
+# %% ../nbs/09_wbm.ipynb #c2195a5d
 def _as_dataset(cube, land, raw) -> xr.Dataset:
     "Physical parameters (8, N) as a dataset on the cube's grid (NaN off land)."
     ds = xr.Dataset(coords={c: cube[c] for c in ("y", "x", "lat", "lon") if c in cube.coords})
@@ -281,6 +289,7 @@ def add_wbm(cube: xr.Dataset, params: xr.Dataset) -> xr.Dataset:
         units="m3 m-3", long_name="residual SMAP - WBM (observed days)")
     return out
 
+# %% ../nbs/09_wbm.ipynb #537e145e
 def wbm_params(cube: xr.Dataset) -> xr.Dataset:
     "The WBM parameters stored in a cube by `add_wbm`."
     return xr.Dataset({k: cube[f"wbm_{k}"] for k in NAMES})

@@ -70,7 +70,7 @@ def test_every_chapter_loads_without_directive_text(browser):
     [
         ("nbs/06_twin", 3),
         ("nbs/14_reconstruction", 4),
-        ("nbs/17_experiment", 4),
+        ("nbs/18_experiment", 4),
         ("nbs/05_regrid", 3),
     ],
 )
@@ -115,7 +115,7 @@ def test_results_on_the_front_page_and_the_comparison_chapter(browser):
         and "papermill" in text
     )
     page.close()
-    page, _ = open_page(browser, "nbs/18_loop_modes_and_scales")
+    page, _ = open_page(browser, "nbs/19_loop_modes_and_scales")
     assert page.locator("main table").count() >= 4, (
         "the grid, the comparison, the outage and twin-truth tables"
     )
@@ -126,7 +126,7 @@ def test_results_on_the_front_page_and_the_comparison_chapter(browser):
     )
     assert "seed study" in page.inner_text("main")
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "18_loop_modes_and_scales.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / "19_loop_modes_and_scales.png"), full_page=True)
     page.close()
 
 
