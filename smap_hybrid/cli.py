@@ -18,7 +18,7 @@ from .config import (ExperimentConfig, JobConfig, ReconstructConfig, SplitConfig
 from .data import format_gap_summary, gap_summary, open_cube
 from .cube import load_cube, write_cube
 from .experiment import evaluate, load_data, run_experiment, wbm_cube
-from .experiments import comparison_table, run_batch
+from .experiments import RUN_PARAMS, comparison_table, run_batch
 from .forcing import download_forcing
 from .regrid import attach_forcing
 from .job import figures, run_job, summary
@@ -220,7 +220,8 @@ def _data_stages(sub):
     s.add_argument("--end", required=True)
     _bbox(s)
     s.add_argument("--out", required=True, help="folder for the granules")
-    s.add_argument("--version", default="009", help="SPL3SMP version (default 009)")
+    s.add_argument("--version", default=JobConfig.smap_version, help="SPL3SMP version "
+                   f"(default {JobConfig.smap_version})")
     s.add_argument("--forcing", action="store_true",
                    help="also IMERG and MERRA-2 (into OUT/forcing)")
     s.set_defaults(func=cmd_download)
@@ -280,7 +281,8 @@ def _job_stages(sub):
     _bbox(s)
     s.add_argument("--start", default=None, help="first SMAP day (YYYY-MM-DD)")
     s.add_argument("--end", default=None, help="last SMAP day (YYYY-MM-DD)")
-    s.add_argument("--smap-version", default="009", help="SPL3SMP version (default 009)")
+    s.add_argument("--smap-version", default=JobConfig.smap_version,
+                   help=f"SPL3SMP version (default {JobConfig.smap_version})")
     for cls in (SplitConfig, WBMConfig, TrainConfig):
         add_options(s, cls)
     add_options(s, ReconstructConfig, skip=("loop_mode", "all_observations"))
@@ -293,7 +295,9 @@ def _job_stages(sub):
     s.add_argument("--seeds", type=_list(int), default=(0,), help="e.g. 0,1,2")
     s.add_argument("--models", type=_list(str), default=("hybrid", "no_wbm"),
                    help="hybrid and/or no_wbm")
-    for k, v in dict(twin_rows=48, twin_cols=64, twin_days=730).items():
+    for k, v in RUN_PARAMS.items():
+        if not k.startswith("twin_") or k == "twin_seed":
+            continue
         s.add_argument("--" + k.replace("_", "-"), type=int, default=v, help=f"(default {v})")
     add_options(add_options(s, SplitConfig), WBMConfig)
     add_options(add_options(s, TrainConfig, skip=GRID_AXES), ReconstructConfig,

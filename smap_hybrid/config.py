@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .smap import SPL3SMP_VERSION
+
 # %% auto #0
 __all__ = ['GROUPS', 'parse_period', 'SplitConfig', 'WBMConfig', 'TrainConfig', 'ReconstructConfig', 'field_docs', 'add_options',
            'from_options', 'ExperimentConfig', 'JobConfig', 'to_toml', 'from_dict', 'from_toml', 'flat', 'from_flat']
@@ -175,7 +177,7 @@ class JobConfig:
     bbox: tuple = (-100.0, 35.0, -95.0, 40.0)   # lon_min lat_min lon_max lat_max (degrees)
     start: str = "2016-04-01"                   # first SMAP day
     end: str = "2017-03-31"                     # last SMAP day
-    smap_version: str = "009"                   # SPL3SMP version
+    smap_version: str = SPL3SMP_VERSION         # SPL3SMP version
     split: SplitConfig = field(default_factory=SplitConfig)
     wbm: WBMConfig = field(default_factory=WBMConfig)
     train: TrainConfig = field(default_factory=TrainConfig)

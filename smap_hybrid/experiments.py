@@ -16,14 +16,16 @@ import smap_hybrid
 from .config import ExperimentConfig, flat
 from .cube import atomic_write
 from .runs import save_csv, save_json
+from .twin import TwinConfig
 
 # %% auto #0
 __all__ = ['RUN_PARAMS', 'META', 'SEED_STUDY', 'LABEL', 'COLUMNS', 'experiment_notebook', 'run_name', 'run_one', 'run_batch',
            'collect', 'grid_table', 'comparison_table', 'plot_comparison']
 
 # %% ../nbs/19_loop_modes_and_scales.ipynb #b467a700
-RUN_PARAMS = dict(data=None, twin_rows=48, twin_cols=64, twin_days=730, twin_seed=0,
-                  out_dir=".", cache_dir=None)
+RUN_PARAMS = dict(data=None, **{f"twin_{k}": getattr(TwinConfig(), k) for k in ("rows", "cols",
+                                                                        "days", "seed")},
+                  out_dir=".", cache_dir=None)   # the twin's defaults, from TwinConfig
 
 def experiment_notebook(path) -> Path:
     "Write the parameterised notebook of one experiment (papermill's `parameters` cell)."

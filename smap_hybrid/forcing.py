@@ -60,6 +60,13 @@ _IMERG_VARS = {   # name: (dtype, units, long_name)
     "randomError": ("float32", "mm/day", "Root-mean-square error estimate for combined "
                     "microwave-IR daily precipitation rate"),
     "probabilityLiquidPrecipitation": ("int16", "percent", "Probability of liquid precipitation"),
+    "MWprecipitation_cnt": ("int16", "count", "Count of all valid half-hourly MWprecipitation "
+                            "retrievals for the day"),
+    "MWprecipitation_cnt_cond": ("int16", "count", "Count of half-hourly MWprecipitation "
+                                 "retrievals for the day where precipitation is at least 0.01 "
+                                 "mm/hr"),
+    "randomError_cnt": ("int16", "count", "Count of valid half-hourly randomError retrievals "
+                        "for the day"),
 }
 
 def _axis(layout, k, index):
@@ -83,6 +90,7 @@ def write_imerg(path, day, precip, lat_index=slice(0, 1800), lon_index=slice(0, 
                                                             long_name="Longitude"))))
     ds["time_bnds"] = (("time", "nv"), [[day, day + pd.Timedelta(days=1)]])
     ds = ds.assign_coords(time=("time", [day], dict(standard_name="time", bounds="time_bnds")))
+    ds = ds.assign_coords(nv=("nv", np.array([0.0, 1.0], "float32")))
     stamp = f"{day:%Y-%m-%d}"
     ds.attrs = dict(BeginDate=stamp, BeginTime="00:00:00.000Z", EndDate=stamp,
                     EndTime="23:59:59.999Z", DOI="10.5067/GPM/IMERGDF/DAY/07",
@@ -117,8 +125,9 @@ def write_merra2(path, day, t2m_kelvin, lat_index=slice(0, 361), lon_index=slice
                                                          units=units, axis=ax))
     ds = ds.assign_coords(lat=axis(lat, "latitude", "degrees_north", "Y"),
                           lon=axis(lon, "longitude", "degrees_east", "X"),
-                          time=("time", [day + pd.Timedelta(minutes=30)],
-                                dict(standard_name="time", long_name="time")))
+                          time=("time", [0.0], dict(   # as stored: no fill, no "T"
+                              standard_name="time", long_name="time", calendar="standard",
+                              units=f"minutes since {day:%Y-%m-%d} 00:30:00")))
     name = f"MERRA2_400.statD_2d_slv_Nx.{day:%Y%m%d}.nc4"
     ds.attrs = dict(Conventions="CF-1", Filename=name, GranuleID=name, ShortName="M2SDNXSLV",
                     VersionID="5.12.4", Institution="NASA Global Modeling and Assimilation Office",
@@ -127,8 +136,7 @@ def write_merra2(path, day, t2m_kelvin, lat_index=slice(0, 361), lon_index=slice
                     LatitudeResolution="0.5", LongitudeResolution="0.625",
                     RangeBeginningDate=f"{day:%Y-%m-%d}", RangeEndingDate=f"{day:%Y-%m-%d}")
     enc = {k: dict(dtype="float32", _FillValue=fill, zlib=True) for k in _M2_VARS}
-    enc["time"] = dict(units=f"minutes since {day:%Y-%m-%d} 00:30:00", calendar="standard",
-                       dtype="float64")
+    enc["time"] = dict(dtype="float64", _FillValue=None)
     with atomic_write(path) as tmp:
         ds.to_netcdf(tmp, engine="netcdf4", encoding=enc)
     return Path(path)

@@ -17,8 +17,8 @@ import xarray as xr
 from pyproj import CRS, Transformer
 
 # %% auto #0
-__all__ = ['EASE2_36KM', 'GROUPS', 'READ_VARS', 'FILENAME', 'sample_data', 'EASE2Grid', 'grid_coords', 'SMAPFileError',
-           'open_granule', 'granule_date', 'read_granule', 'dmr_variables', 'write_granule_from_dmr',
+__all__ = ['EASE2_36KM', 'GROUPS', 'READ_VARS', 'FILENAME', 'SPL3SMP_VERSION', 'sample_data', 'EASE2Grid', 'grid_coords',
+           'SMAPFileError', 'open_granule', 'granule_date', 'read_granule', 'dmr_variables', 'write_granule_from_dmr',
            'check_dates_and_box', 'earthdata_login', 'download_spl3smp']
 
 # %% ../nbs/01_smap_files.ipynb #74370981
@@ -293,7 +293,9 @@ def earthdata_login(home=None):
     return earthaccess
 
 # %% ../nbs/01_smap_files.ipynb #52ff10aa
-def download_spl3smp(start, end, out_dir, bbox=None, version="009") -> list:
+SPL3SMP_VERSION = "009"   # the current SPL3SMP release (v9)
+
+def download_spl3smp(start, end, out_dir, bbox=None, version=SPL3SMP_VERSION) -> list:
     "Download SPL3SMP granules (earthaccess; needs an Earthdata login). Returns the local paths."
     s, e, bbox = check_dates_and_box(start, end, bbox)
     if not re.fullmatch(r"\d{3}", str(version)):
