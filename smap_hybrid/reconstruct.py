@@ -21,9 +21,9 @@ from .model import autocast_for, crps, pool, widen
 from .runs import Run, load_run, pick_device
 
 # %% auto #0
-__all__ = ['QUANTILES', 'GAP_EDGES', 'tile_origins', 'taper', 'gap_bin', 'tile_batch_size', 'accumulate_tiles', 'finish',
-           'run_spread', 'predict_residual', 'band_rows', 'stream', 'product_fields', 'product_attrs', 'product_bands',
-           'product_skeleton', 'reconstruct', 'define_fields', 'reconstruct_to_file']
+__all__ = ['QUANTILES', 'GAP_EDGES', 'BAND_VARS', 'tile_origins', 'taper', 'gap_bin', 'tile_batch_size', 'accumulate_tiles',
+           'finish', 'run_spread', 'predict_residual', 'band_rows', 'BandReader', 'stream', 'product_fields',
+           'product_attrs', 'product_bands', 'product_skeleton', 'reconstruct', 'define_fields', 'reconstruct_to_file']
 
 # %% ../nbs/14_reconstruction.ipynb #5fba9b7a
 def tile_origins(n: int, size: int) -> list:
@@ -155,6 +155,25 @@ def band_rows(H: int, s: int, bands: range) -> tuple:
     starts = tile_origins(max(H, s), s)
     return starts[bands.start], starts[bands.stop] if bands.stop < len(starts) else H
 
+# %% ../nbs/14_reconstruction.ipynb #5d5b2231
+BAND_VARS = ("sm", "precip", "pet", "split", "land", "wbm", "wbm_theta_min", "wbm_theta_range")
+
+class BandReader:
+    "Rows of a cube's block of days, read from a lazy cube a slab of dask-chunk rows at a time."
+    def __init__(self, cube: xr.Dataset, s: int):
+        self.cube = cube[[k for k in BAND_VARS if k in cube]]
+        chunks = self.cube.sm.chunks
+        self.rows = s if chunks is None else max(s, min(max(chunks[1]), 8 * s))
+        self.key, self.slab = None, None
+
+    def band(self, t0: int, t1: int, y0: int, y1: int) -> xr.Dataset:
+        "Rows [y0, y1) of days [t0, t1), in memory."
+        k = self.key
+        if k is None or k[:2] != (t0, t1) or not (k[2] <= y0 and y1 <= k[3]):
+            self.key = k = (t0, t1, y0, min(self.cube.sizes["y"], max(y1, y0 + self.rows)))
+            self.slab = self.cube.isel(time=slice(t0, t1), y=slice(y0, k[3])).load()
+        return self.slab.isel(y=slice(y0 - k[2], y1 - k[2]))
+
 # %% ../nbs/14_reconstruction.ipynb #7ebefead
 def stream(cube, run: Run, feed="split", ref_role=None, loop=None, days=365, tile_batch=None,
            device="cpu", scales=None, progress=True, bands=None):
@@ -166,12 +185,12 @@ def stream(cube, run: Run, feed="split", ref_role=None, loop=None, days=365, til
     T, H = cube.sizes["time"], cube.sizes["y"]
     starts, step = tile_origins(max(H, s), s), days if cfg.wbm else T
     tb = tile_batch or tile_batch_size(min(step, T), run)   # the same groups in every block
-    want = range(len(starts)) if bands is None else bands
+    want, reader = range(len(starts)) if bands is None else bands, BandReader(cube, s)
     js, carry, pending = range(max(0, want.start - 1), want.stop), {}, None
     work = [(t0, j) for t0 in range(0, T, step) for j in js]
     for t0, j in tqdm(work, desc="band x block", leave=False, disable=None if progress else True):
         y0, t1 = starts[j], min(t0 + step, T)
-        band = cube.isel(time=slice(t0, t1), y=slice(y0, y0 + s)).load()
+        band = reader.band(t0, t1, y0, y0 + s)
         prep = prepare(band, cfg, norm=run.norm, feed=feed, check=False)
         ref = None if ref_role is None else np.where(getattr(prep, ref_role), prep.resid, np.nan)
         acc = accumulate_tiles(run, prep, loop, tb, device, ref, carry.setdefault(y0, {}),
