@@ -1,21 +1,16 @@
 """The `smap-hybrid` console script, run as a user runs it (a subprocess)."""
 
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
-import pandas as pd
 import pytest
 import xarray as xr
 
-EXE = Path(sys.executable).with_name("smap-hybrid")
+from helpers import cli, grid_shape, lonlat_forcing
+
+NORTH_AMERICA = ("--bbox", -125, 25, -67, 50)
 
 
 def run(*args, cwd=None):
-    return subprocess.run(
-        [str(EXE), *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300
-    )
+    return cli(*args, cwd=cwd, timeout=300)
 
 
 def test_help_lists_every_stage():
@@ -136,38 +131,11 @@ def test_wbm_calibrate_adds_series_and_residual(tmp_path):
 def test_ingest_real_granules_with_a_forcing_file_then_calibrate(v3_files, tmp_path):
     """Real SPL3SMP v3 granules + a user's regular lat/lon forcing file covering those days: gap-
     free forcing."""
-    t = pd.date_range("2015-03-31", "2015-04-02")
-    lat, lon = np.arange(20.05, 55, 0.25), np.arange(-130.05, -60, 0.25)
-    rng = np.random.default_rng(0)
-    f = xr.Dataset(
-        dict(
-            precip=(
-                ("time", "lat", "lon"),
-                rng.gamma(0.5, 6, (3, lat.size, lon.size)),
-                dict(units="mm/day"),
-            ),
-            t2m=(
-                ("time", "lat", "lon"),
-                280 + rng.normal(0, 3, (3, lat.size, lon.size)),
-                dict(units="K"),
-            ),
-        ),
-        coords=dict(time=t, lat=lat, lon=lon),
-    )
-    f.to_netcdf(tmp_path / "F.nc")
-    r = run(
-        "ingest",
-        *v3_files,
-        "--forcing",
-        tmp_path / "F.nc",
-        "--out",
-        tmp_path / "c.nc",
-        "--bbox",
-        -125,
-        25,
-        -67,
-        50,
-    )
+    rng, shape = np.random.default_rng(0), (3, *grid_shape(0.25))
+    f = lonlat_forcing(tmp_path / "F.nc", "2015-03-31", 3, 0.25,
+                       precip=(rng.gamma(0.5, 6, shape), "mm/day"),
+                       t2m=(280 + rng.normal(0, 3, shape), "K"))
+    r = run("ingest", *v3_files, "--forcing", f, "--out", tmp_path / "c.nc", *NORTH_AMERICA)
     assert r.returncode == 0, r.stderr
     assert "forcing from" in r.stdout and "mm/day over land" in r.stdout
     c = xr.open_dataset(tmp_path / "c.nc")
@@ -182,54 +150,18 @@ def test_ingest_real_granules_with_a_forcing_file_then_calibrate(v3_files, tmp_p
 def test_forcing_that_does_not_cover_the_days_or_has_wrong_units_is_one_clear_line(
     v3_files, tmp_path
 ):
-    t = pd.date_range("2015-04-01", "2015-04-02")  # the day before the first SMAP day is missing
-    lat, lon = np.arange(20.05, 55, 0.5), np.arange(-130.05, -60, 0.5)
-    f = xr.Dataset(
-        dict(
-            precip=(("time", "lat", "lon"), np.ones((2, lat.size, lon.size)), dict(units="mm/day")),
-            tair=(
-                ("time", "lat", "lon"),
-                np.full((2, lat.size, lon.size), 15.0),
-                dict(units="degC"),
-            ),
-        ),
-        coords=dict(time=t, lat=lat, lon=lon),
-    )
-    f.to_netcdf(tmp_path / "short.nc")
-    r = run(
-        "ingest",
-        *v3_files,
-        "--forcing",
-        tmp_path / "short.nc",
-        "--out",
-        tmp_path / "c.nc",
-        "--bbox",
-        -125,
-        25,
-        -67,
-        50,
-    )
+    # the day before the first SMAP day is missing
+    short = lonlat_forcing(tmp_path / "short.nc", "2015-04-01", 2, 0.5, precip=(1.0, "mm/day"),
+                           tair=(15.0, "degC"))
+    r = run("ingest", *v3_files, "--forcing", short, "--out", tmp_path / "c.nc", *NORTH_AMERICA)
     assert (
         r.returncode == 1
         and "Traceback" not in r.stderr
         and "short.nc" in r.stderr
         and "lacks 1" in r.stderr
     )
-    f.tair.attrs["units"] = "K"  # °C values under a kelvin label
-    f.to_netcdf(tmp_path / "kelvin.nc")
-    r = run(
-        "ingest",
-        *v3_files,
-        "--forcing",
-        tmp_path / "kelvin.nc",
-        "--forcing-days",
-        "overpass",
-        "--out",
-        tmp_path / "c.nc",
-        "--bbox",
-        -125,
-        25,
-        -67,
-        50,
-    )
+    kelvin = lonlat_forcing(tmp_path / "kelvin.nc", "2015-04-01", 2, 0.5,   # °C labelled K
+                            precip=(1.0, "mm/day"), tair=(15.0, "K"))
+    r = run("ingest", *v3_files, "--forcing", kelvin, "--forcing-days", "overpass", "--out",
+            tmp_path / "c.nc", *NORTH_AMERICA)
     assert r.returncode == 1 and "kelvin.nc" in r.stderr and "are the units right?" in r.stderr

@@ -2,42 +2,19 @@
 interrupted batch continued."""
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
 
-from smap_hybrid.twin import TwinConfig, make_twin
+from helpers import cli, flags, kill_when
 from smap_hybrid.experiments import run_batch
+from smap_hybrid.twin import TwinConfig, make_twin
 
-EXE = Path(sys.executable).with_name("smap-hybrid")
 TINY = dict(
     epochs=1, batches_per_epoch=2, batch=2, seq_len=20, hidden=[4, 4], wbm_iters=3, val_batches=1
 )
-FLAGS = [
-    "--epochs",
-    "1",
-    "--batches-per-epoch",
-    "2",
-    "--batch",
-    "2",
-    "--seq-len",
-    "20",
-    "--hidden",
-    "4",
-    "4",
-    "--wbm-iters",
-    "3",
-    "--val-batches",
-    "1",
-]
 
 
 @pytest.fixture(scope="module")
@@ -61,15 +38,9 @@ def user_cube(tmp_path_factory):
 
 def test_batch_records_a_failure_goes_on_and_skips_done_runs(user_cube, tmp_path):
     log = []
-    res = run_batch(
-        tmp_path,
-        scales=(16,),
-        loops=("closed", "sideways"),
-        models=("hybrid",),
-        data=user_cube,
-        settings=TINY,
-        log=log.append,
-    )
+    batch = dict(scales=(16,), loops=("closed", "sideways"), models=("hybrid",), data=user_cube,
+                 settings=TINY, log=log.append)
+    res = run_batch(tmp_path, **batch)
     runs = tmp_path / "runs"
     assert (runs / "hybrid_16px_closed_seed0" / "metrics.json").exists()
     assert (
@@ -93,52 +64,16 @@ def test_batch_records_a_failure_goes_on_and_skips_done_runs(user_cube, tmp_path
     # the same command again: the done run is skipped, the failed one retried (and fails again)
     stamp = (runs / "hybrid_16px_closed_seed0" / "metrics.json").stat().st_mtime_ns
     log.clear()
-    run_batch(
-        tmp_path,
-        scales=(16,),
-        loops=("closed", "sideways"),
-        models=("hybrid",),
-        data=user_cube,
-        settings=TINY,
-        log=log.append,
-    )
+    run_batch(tmp_path, **batch)
     assert "done, skipped" in log[0] and "FAILED" in log[1]
     assert (runs / "hybrid_16px_closed_seed0" / "metrics.json").stat().st_mtime_ns == stamp
 
 
 def test_cli_runs_the_comparison_on_a_users_cube_and_continues_after_a_kill(user_cube, tmp_path):
-    cmd = [
-        str(EXE),
-        "experiments",
-        "--data",
-        user_cube,
-        "--out",
-        tmp_path,
-        "--scales",
-        "16",
-        "--loops",
-        "closed,open",
-        "--models",
-        "hybrid",
-        *FLAGS,
-    ]
-    proc = subprocess.Popen(
-        list(map(str, cmd)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    first = tmp_path / "runs" / "hybrid_16px_closed_seed0" / "metrics.json"
-    t0 = time.time()
-    while not first.exists() and proc.poll() is None and time.time() - t0 < 240:
-        time.sleep(0.5)
-    assert first.exists(), (
-        proc.stdout.read() if proc.poll() is not None else "first run did not finish"
-    )
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()  # killed: the second run is cut short
-    r = subprocess.run(list(map(str, cmd)), capture_output=True, text=True, timeout=400)
+    cmd = ["experiments", "--data", user_cube, "--out", tmp_path, "--scales", "16", "--loops",
+           "closed,open", "--models", "hybrid", *flags(**TINY)]
+    kill_when(cmd, tmp_path / "runs" / "hybrid_16px_closed_seed0" / "metrics.json")
+    r = cli(*cmd, timeout=400)  # the second run was cut short by the kill
     assert r.returncode == 0, r.stdout + r.stderr
     assert (
         "hybrid_16px_closed_seed0: done, skipped" in r.stdout

@@ -4,41 +4,23 @@ sends nothing and every later stage runs; a kill mid-training resumes; a second 
 folder is refused; no login is a clear error."""
 
 import os
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import xarray as xr
 
+from helpers import cli, flags, kill_when
 from smap_hybrid.job import write_twin_granules
 from smap_hybrid.twin import TwinConfig, make_twin
 
-EXE = Path(sys.executable).with_name("smap-hybrid")
-SMALL = [
-    "--scale",
-    "16",
-    "--epochs",
-    "3",
-    "--batches-per-epoch",
-    "3",
-    "--batch",
-    "4",
-    "--seq-len",
-    "30",
-    "--hidden",
-    "8",
-    "8",
-    "--val-batches",
-    "1",
-    "--wbm-iters",
-    "10",
-    "--days",
-    "60",
-]
+SMALL = flags(scale=16, epochs=3, batches_per_epoch=3, batch=4, seq_len=30, hidden=(8, 8),
+              val_batches=1, wbm_iters=10, days=60)
+
+
+def job(d, bbox, end="2019-08-28"):
+    "The arguments of `smap-hybrid run` for the job folder `d`."
+    return ["run", "--out", d, "--bbox", *bbox, "--start", "2019-04-01", "--end", end, *SMALL]
 
 
 @pytest.fixture(scope="module")
@@ -58,39 +40,11 @@ def job_dir(dmr, tmp_path_factory):
 
 def test_run_completes_offline_resumes_after_a_kill_and_writes_the_product(job_dir):
     d, bbox = job_dir
-    cmd = [
-        str(EXE),
-        "run",
-        "--out",
-        str(d),
-        "--bbox",
-        *map(str, bbox),
-        "--start",
-        "2019-04-01",
-        "--end",
-        "2019-08-28",
-        *SMALL,
-    ]
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    p = subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-        env=env,
-    )
-    ck = d / "run" / "member_0" / "checkpoint.pt"
-    t0 = time.time()
-    while not ck.exists() and p.poll() is None and time.time() - t0 < 240:
-        time.sleep(0.05)
-    assert ck.exists(), p.stdout.read() if p.poll() is not None else "no checkpoint in time"
-    os.killpg(p.pid, signal.SIGKILL)
-    p.wait()
+    kill_when(job(d, bbox), d / "run" / "member_0" / "checkpoint.pt", env=env)
     assert not (d / "product.nc").exists()
     t0 = time.perf_counter()
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    r = cli(*job(d, bbox), check=True, env=env)
     print(f"the resumed job took {time.perf_counter() - t0:.0f} s")
     out = r.stdout
     assert "[1/7] download: skipped, every granule is there" in out
@@ -106,9 +60,7 @@ def test_run_completes_offline_resumes_after_a_kill_and_writes_the_product(job_d
         "sm_std_map.png",
         "skill_vs_gap.png",
     }
-    again = subprocess.run(
-        cmd, capture_output=True, text=True, timeout=600, env=env
-    )  # everything done: all skipped
+    again = cli(*job(d, bbox), env=env)  # everything done: all skipped
     assert again.returncode == 0 and "[6/7] product: skipped" in again.stdout
 
 
@@ -116,51 +68,15 @@ def test_another_job_in_the_same_folder_is_refused(job_dir):
     d, bbox = job_dir
     if not (d / "job.toml").exists():
         pytest.skip("needs the job of the previous test")
-    r = subprocess.run(
-        [
-            str(EXE),
-            "run",
-            "--out",
-            str(d),
-            "--bbox",
-            *map(str, bbox),
-            "--start",
-            "2019-04-01",
-            "--end",
-            "2019-06-30",
-            *SMALL,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    r = cli(*job(d, bbox, end="2019-06-30"), timeout=120)
     assert r.returncode == 1 and "holds another job" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_run_without_granules_or_login_stops_before_any_request(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("EARTHDATA_")}
     env["HOME"] = str(tmp_path)  # no ~/.netrc
-    r = subprocess.run(
-        [
-            str(EXE),
-            "run",
-            "--out",
-            str(tmp_path / "job"),
-            "--bbox",
-            "-100",
-            "35",
-            "-95",
-            "40",
-            "--start",
-            "2019-04-01",
-            "--end",
-            "2019-04-30",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    r = cli("run", "--out", tmp_path / "job", "--bbox", -100, 35, -95, 40, "--start",
+            "2019-04-01", "--end", "2019-04-30", env=env, timeout=120)
     assert (
         r.returncode == 1 and "no NASA Earthdata login" in r.stderr and "Traceback" not in r.stderr
     )

@@ -2,40 +2,15 @@
 alone and linear interpolation on withheld observed days; training killed mid-run resumes from
 its checkpoint to the same result; bad input gets a clear error."""
 
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 import xarray as xr
 
-EXE = Path(sys.executable).with_name("smap-hybrid")
-TRAIN = [
-    "--scale",
-    "16",
-    "--epochs",
-    "6",
-    "--batches-per-epoch",
-    "6",
-    "--seq-len",
-    "30",
-    "--hidden",
-    "8",
-    "8",
-    "--val-batches",
-    "2",
-]
+from helpers import cli as run, flags, kill_when
 
-
-def run(*args, **kw):
-    return subprocess.run(
-        [str(EXE), *map(str, args)], capture_output=True, text=True, timeout=600, **kw
-    )
+TRAIN = flags(scale=16, epochs=6, batches_per_epoch=6, seq_len=30, hidden=(8, 8), val_batches=2)
 
 
 @pytest.fixture(scope="module")
@@ -93,17 +68,7 @@ def test_killed_training_resumes_to_the_same_model(cube, tmp_path):
     ref = run("train", cube, "--out", tmp_path / "straight", *TRAIN, "--no-calibrate")
     assert ref.returncode == 0, ref.stderr
     ck = tmp_path / "killed" / "member_0" / "checkpoint.pt"
-    p = subprocess.Popen(
-        [str(EXE), "train", str(cube), "--out", str(tmp_path / "killed"), *TRAIN, "--no-calibrate"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    t0 = time.time()
-    while not ck.exists() and time.time() - t0 < 300 and p.poll() is None:
-        time.sleep(0.05)
-    assert ck.exists(), "no checkpoint was written"
-    p.send_signal(signal.SIGKILL)
-    p.wait()
+    kill_when(["train", cube, "--out", tmp_path / "killed", *TRAIN, "--no-calibrate"], ck, 300)
     done = torch.load(ck, weights_only=False)["state"]["epoch"]
     assert 1 <= done < 6, f"the kill came too late to test a resume (after epoch {done})"
     r = run("train", cube, "--out", tmp_path / "killed", *TRAIN, "--no-calibrate")
@@ -126,19 +91,8 @@ def test_bad_input_is_a_clear_error(cube, tmp_path):
     assert r.returncode == 1 and "'sm' has no valid value" in r.stderr and "empty.nc" in r.stderr
     r = run("train", tmp_path / "twin_without_wbm.nc", "--out", tmp_path / "x")
     assert r.returncode == 1 and "no such cube" in r.stderr
-    one = [
-        "--epochs",
-        "1",
-        "--batches-per-epoch",
-        "1",
-        "--seq-len",
-        "30",
-        "--hidden",
-        "8",
-        "--val-batches",
-        "1",
-        "--no-calibrate",
-    ]
+    one = [*flags(epochs=1, batches_per_epoch=1, seq_len=30, hidden=8, val_batches=1),
+           "--no-calibrate"]
     assert run("train", cube, "--out", tmp_path / "r", "--scale", "16", *one).returncode == 0
     r = run("train", cube, "--out", tmp_path / "r", "--scale", "32", *one)
     assert r.returncode == 1 and "another configuration" in r.stderr and "scale" in r.stderr

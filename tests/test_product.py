@@ -14,25 +14,11 @@ from pathlib import Path
 import pytest
 import xarray as xr
 
+from helpers import cli, flags
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-EXE = BIN / "smap-hybrid"
-TINY = [
-    "--scale",
-    "16",
-    "--epochs",
-    "1",
-    "--batches-per-epoch",
-    "1",
-    "--batch",
-    "2",
-    "--seq-len",
-    "20",
-    "--hidden",
-    "4",
-    "--val-batches",
-    "1",
-]
+TINY = flags(scale=16, epochs=1, batches_per_epoch=1, batch=2, seq_len=20, hidden=4, val_batches=1)
 
 
 def run(*args, **kw):
@@ -45,10 +31,10 @@ def run(*args, **kw):
 def files(tmp_path_factory):
     "A twin cube, its WBM cube and a product, all written by the command line."
     d = tmp_path_factory.mktemp("product")
-    run(EXE, "twin", "--out", d / "twin.nc", "--days", "120", "--rows", "16", "--cols", "16")
-    run(EXE, "wbm", "calibrate", d / "twin.nc", "--out", d / "cube.nc", "--wbm-iters", "3")
-    run(EXE, "train", d / "cube.nc", "--out", d / "run", *TINY)
-    run(EXE, "reconstruct", d / "cube.nc", "--run", d / "run", "--out", d / "product.nc")
+    cli("twin", "--out", d / "twin.nc", *flags(days=120, rows=16, cols=16), check=True)
+    cli("wbm", "calibrate", d / "twin.nc", "--out", d / "cube.nc", "--wbm-iters", 3, check=True)
+    cli("train", d / "cube.nc", "--out", d / "run", *TINY, check=True)
+    cli("reconstruct", d / "cube.nc", "--run", d / "run", "--out", d / "product.nc", check=True)
     return d
 
 
@@ -182,21 +168,9 @@ def test_a_wheel_installed_in_a_fresh_environment_runs_a_batch_outside_the_sourc
         "experiments",
         "--out",
         "batch",
-        "--scales",
-        "16",
-        "--loops",
-        "closed",
-        "--models",
-        "hybrid",
-        "--twin-rows",
-        "16",
-        "--twin-cols",
-        "16",
-        "--twin-days",
-        "120",
+        *flags(scales=16, loops="closed", models="hybrid", twin_rows=16, twin_cols=16,
+               twin_days=120, wbm_iters=3),
         *TINY,
-        "--wbm-iters",
-        "3",
         cwd=work,
         env=env,
     )

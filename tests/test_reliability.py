@@ -107,15 +107,16 @@ def granule(samples, tmp_path_factory):
     return p, read_granule(p)
 
 
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(
-    r0=st.integers(-5, 410),
-    r1=st.integers(-5, 412),
-    c0=st.integers(-5, 968),
-    c1=st.integers(-5, 970),
-)
+def on_the_granule(n):
+    "Hypothesis settings for `n` examples that share the module's granule fixture."
+    return settings(
+        max_examples=n, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
+
+
+@on_the_granule(40)
+@given(r0=st.integers(-5, 410), r1=st.integers(-5, 412), c0=st.integers(-5, 968),
+       c1=st.integers(-5, 970))   # windows, empty, reversed and out of bounds included
 def test_any_window_reads_the_global_slice(granule, r0, r1, c0, c1):
     p, full = granule
     win = read_granule(p, rows=slice(r0, r1), cols=slice(c0, c1))
@@ -123,15 +124,9 @@ def test_any_window_reads_the_global_slice(granule, r0, r1, c0, c1):
         np.testing.assert_array_equal(win[k], full[k][r0:r1, c0:c1])
 
 
-@settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(
-    lon0=st.floats(-200, 200),
-    lat0=st.floats(-100, 100),
-    dlon=st.floats(-5, 60),
-    dlat=st.floats(-5, 40),
-)
+@on_the_granule(25)
+@given(lon0=st.floats(-200, 200), lat0=st.floats(-100, 100), dlon=st.floats(-5, 60),
+       dlat=st.floats(-5, 40))    # boxes anywhere, inverted and off the globe included
 def test_any_bbox_gives_a_consistent_cube_or_a_clear_error(granule, lon0, lat0, dlon, dlat):
     p, full = granule
     bbox = (lon0, lat0, lon0 + dlon, lat0 + dlat)

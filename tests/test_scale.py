@@ -11,6 +11,8 @@ import pytest
 import torch
 import xarray as xr
 
+from helpers import flags
+
 from smap_hybrid.cube import write_cube
 from smap_hybrid.data import open_cube
 from smap_hybrid.twin import TwinConfig, make_twin
@@ -60,20 +62,8 @@ def test_torchrun_trains_one_model_on_two_processes(tmp_path):
         tmp_path / "cube.nc",
         "--out",
         tmp_path / "run",
-        "--scale",
-        "16",
-        "--epochs",
-        "2",
-        "--batches-per-epoch",
-        "2",
-        "--seq-len",
-        "20",
-        "--hidden",
-        "4",
-        "--val-batches",
-        "1",
-        "--device",
-        "cpu",
+        *flags(scale=16, epochs=2, batches_per_epoch=2, seq_len=20, hidden=4, val_batches=1,
+               device="cpu"),
         "--no-calibrate",
     ]
     r = subprocess.run(
