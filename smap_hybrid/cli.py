@@ -18,11 +18,12 @@ from .config import (ExperimentConfig, JobConfig, ReconstructConfig, SplitConfig
 from .data import format_gap_summary, gap_summary, open_cube
 from .cube import load_cube, write_cube
 from .experiment import evaluate, load_data, run_experiment, wbm_cube
-from .experiments import RUN_PARAMS, comparison_table, run_batch
+from .experiments import (RUN_PARAMS, RunsFailed, batch_report, raise_if_failed,
+                                     run_batch)
 from .forcing import download_forcing
 from .regrid import attach_forcing
 from .job import figures, run_job, summary
-from .cluster import reconstruct_strips
+from .cluster import connect, reconstruct_strips
 from .spread import fit_spread
 from .smap import SMAPFileError, download_spl3smp
 from .split import split_summary
@@ -32,7 +33,7 @@ from .wbm import fit_wbm
 
 # %% auto #0
 __all__ = ['GRID_AXES', 'cmd_twin', 'cmd_download', 'cmd_ingest', 'cmd_wbm', 'cmd_train', 'cmd_reconstruct', 'cmd_validate',
-           'cmd_run', 'RunsFailed', 'cmd_experiments', 'cmd_demo', 'build_parser', 'main']
+           'cmd_run', 'cmd_experiments', 'cmd_demo', 'build_parser', 'main']
 
 # %% ../nbs/22_cli.ipynb #d9edfded
 def cmd_twin(a):
@@ -141,10 +142,6 @@ def cmd_run(a):
     print(summary(res["metrics"]))
     print(f"product: {res['product']}; figures: {', '.join(str(f) for f in res['figures'])}")
 
-# %% ../nbs/22_cli.ipynb #ea47f976
-class RunsFailed(Exception):
-    "Some runs of a batch failed (the others ran; each failure is recorded)."
-
 # %% ../nbs/22_cli.ipynb #6fbaa308
 def _list(kind):
     def parse(text):
@@ -173,18 +170,8 @@ def cmd_experiments(a):
     settings = {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}
     res = run_batch(a.out, a.scales, a.loops, a.seeds, a.models, data=a.data, settings=settings,
                     log=lambda m: print(m, flush=True))
-    import pandas as pd
-    failed = pd.read_csv(Path(a.out) / "failures.csv")
-    if len(res):
-        with pd.option_context("display.width", 200, "display.max_columns", 20):
-            print("withheld test days; KGE = Gupta et al. (2009)"
-                  + ("" if a.data else "; synthetic twin: not real-world skill"))
-            print(comparison_table(res)[["n", "ubRMSE", "R", "KGE", "CRPS", "coverage90"]]
-                  .round(4).to_string())
-    print(f"results: {a.out}/results.csv, results.nc, by_gap.csv; notebooks in {a.out}/runs/")
-    if len(failed):
-        raise RunsFailed(f"{len(failed)} run(s) failed, see {a.out}/failures.csv (rerun the same "
-                         "command to retry): " + "; ".join(failed.run))
+    print(batch_report(a.out, res, real=bool(a.data)))
+    raise_if_failed(a.out)
 
 # %% ../nbs/22_cli.ipynb #7521a738
 def cmd_demo(a):
@@ -324,25 +311,12 @@ def build_parser() -> argparse.ArgumentParser:
     _model_stages(sub)
     return p
 
-# %% ../nbs/22_cli.ipynb #dabd3fc3
-def _connect(address):
-    "A dask.distributed client: ingest, QC, the WBM and the reconstruction strips run there."
-    try:
-        from distributed import Client
-    except ImportError:
-        raise ImportError("--scheduler needs dask.distributed: pip install "
-                          "'smap_hybrid[cluster]'") from None
-    try:
-        return Client(address, timeout="10s")
-    except OSError as e:
-        raise OSError(f"no dask scheduler at {address} ({e})") from None
-
 # %% ../nbs/22_cli.ipynb #a283870b
 def main(argv=None):
     "Entry point of the `smap-hybrid` console script."
     a = build_parser().parse_args(argv)
     try:
-        client = _connect(a.scheduler) if a.scheduler else None  # noqa: F841 (kept alive)
+        client = connect(a.scheduler) if a.scheduler else None  # noqa: F841 (kept alive)
         a.func(a)
     except (SMAPFileError, ValueError, OSError, ImportError) as e:   # user mistakes, full disks
         print(f"smap-hybrid {a.command}: error: {e}", file=sys.stderr)

@@ -21,7 +21,7 @@ from .reconstruct import (define_fields, product_skeleton, reconstruct_to_file,
 from .runs import read_summary
 
 # %% auto #0
-__all__ = ['strip_ranges', 'n_bands', 'halo_share', 'strips_dir', 'write_strip', 'assemble', 'current_client',
+__all__ = ['strip_ranges', 'n_bands', 'halo_share', 'strips_dir', 'write_strip', 'assemble', 'connect', 'current_client',
            'reconstruct_strips']
 
 # %% ../nbs/21_cluster.ipynb #f7fbcdc4
@@ -92,6 +92,19 @@ def assemble(parts: list, cube: xr.Dataset, path, chunk_rows: int, days=365) -> 
         if r0 != H:
             raise ValueError(f"{path}: the strips hold {r0} rows, the cube {H}")
     return Path(path)
+
+# %% ../nbs/21_cluster.ipynb #a831bc5c
+def connect(address):
+    "A dask.distributed client at `address` (`--scheduler`): a clear error when there is none."
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ImportError("--scheduler needs dask.distributed: pip install "
+                          "'smap_hybrid[cluster]'") from None
+    try:
+        return Client(address, timeout="10s")
+    except OSError as e:
+        raise OSError(f"no dask scheduler at {address} ({e})") from None
 
 # %% ../nbs/21_cluster.ipynb #a98d619a
 def current_client():

@@ -20,7 +20,8 @@ from .twin import TwinConfig
 
 # %% auto #0
 __all__ = ['RUN_PARAMS', 'META', 'SEED_STUDY', 'LABEL', 'COLUMNS', 'experiment_notebook', 'run_name', 'run_one', 'run_batch',
-           'collect', 'grid_table', 'comparison_table', 'plot_comparison']
+           'collect', 'grid_table', 'comparison_table', 'plot_comparison', 'batch_report', 'RunsFailed',
+           'raise_if_failed']
 
 # %% ../nbs/19_loop_modes_and_scales.ipynb #b467a700
 RUN_PARAMS = dict(data=None, **{f"twin_{k}": getattr(TwinConfig(), k) for k in ("rows", "cols",
@@ -191,3 +192,27 @@ def plot_comparison(res, path, reference="withheld SMAP days") -> Path:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=130)
     return Path(path)
+
+# %% ../nbs/19_loop_modes_and_scales.ipynb #fa9296c3
+def batch_report(out, res: pd.DataFrame, real: bool) -> str:
+    "The batch's comparison table on the withheld test days, and where its files are."
+    lines = []
+    if len(res):
+        lines.append("withheld test days; KGE = Gupta et al. (2009)"
+                     + ("" if real else "; synthetic twin: not real-world skill"))
+        with pd.option_context("display.width", 200, "display.max_columns", 20):
+            cols = ["n", "ubRMSE", "R", "KGE", "CRPS", "coverage90"]
+            lines.append(comparison_table(res)[cols].round(4).to_string())
+    return "\n".join(lines + [f"results: {out}/results.csv, results.nc, by_gap.csv; notebooks in "
+                              f"{out}/runs/"])
+
+# %% ../nbs/19_loop_modes_and_scales.ipynb #f502c9fc
+class RunsFailed(Exception):
+    "Some runs of a batch failed (the others ran; each failure is recorded)."
+
+def raise_if_failed(out) -> None:
+    "RunsFailed naming the batch's failed runs, if any."
+    failed = pd.read_csv(Path(out) / "failures.csv")
+    if len(failed):
+        raise RunsFailed(f"{len(failed)} run(s) failed, see {out}/failures.csv (rerun the same "
+                         "command to retry): " + "; ".join(failed.run))
