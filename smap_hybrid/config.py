@@ -67,6 +67,7 @@ class TrainConfig:
     members: int = 1            # ensemble members (seeds seed, seed+1, ...)
     gap_inputs: bool = True     # also feed the days since the last fed value and that value
     seq_len: int = 45           # days per training sequence
+    seq_max: int | None = None  # open loop: grows to this (default 3 x seq_len); closed: fixed
     warmup: int = 10            # open loop: days fed with observations before its own
     batch: int = 8              # patches per batch
     batches_per_epoch: int = 8  # batches per epoch
@@ -99,6 +100,12 @@ class TrainConfig:
     @property
     def replace_max(self) -> float:
         return self.ss_max if self.ss_max is not None else (0.3 if self.loop == "closed" else 1.0)
+
+    def seq_len_at(self, epoch: int) -> int:
+        "Days per training sequence at `epoch`: open loop grows from seq_len over half the epochs."
+        top = self.seq_max or (3 * self.seq_len if self.loop == "open" else self.seq_len)
+        ramp = min(1.0, epoch / max(1, self.epochs // 2))
+        return round(self.seq_len + (top - self.seq_len) * ramp)
 
 # %% ../nbs/07_config.ipynb #26e13d7d
 @dataclass(frozen=True)

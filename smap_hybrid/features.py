@@ -155,9 +155,11 @@ class PatchSampler:
         return sat[y + s, x + s] - sat[y, x + s] - sat[y + s, x] + sat[y, x]
 
 # %% ../nbs/11_features.ipynb #62367df1
-def _sample(self: PatchSampler, n: int, rng: np.random.Generator, tries: int = 200) -> list:
-    "n patches (t0, y0, x0) with enough land and targets."
-    s, L, (H, W) = self.cfg.scale, self.cfg.seq_len, self.land.shape
+def _sample(self: PatchSampler, n: int, rng: np.random.Generator, tries: int = 200,
+            length: int | None = None) -> list:
+    "n patches (t0, y0, x0) of `length` days (default seq_len) with enough land and targets."
+    s, (H, W) = self.cfg.scale, self.land.shape
+    L = min(length or self.cfg.seq_len, self.targets.shape[0])
     T, out = self.targets.shape[0], []
     for _ in range(n * tries):
         t0, y0 = int(rng.integers(0, T - L + 1)), int(rng.integers(0, H - s + 1))

@@ -120,14 +120,16 @@ def _resume(ck_path, cfg, model, opt, device, progress):
 
 # %% ../nbs/13_training.ipynb #c28e6e12
 def _epoch(seq, model, opt, sampler, build, cfg, device, ep, rank, world, pool, progress):
-    "One epoch of training batches: the mean training NLL."
+    "One epoch of training batches: (mean training NLL, scheduled-sampling rate, days)."
     rng = np.random.default_rng([cfg.seed, ep] + ([rank] if world > 1 else []))
     gen = torch.Generator(device=device).manual_seed(cfg.seed * 100003 + ep + 7919 * rank)
     p_rep = cfg.replace_max * min(1.0, ep / max(1, cfg.epochs // 2))
-    plan = [sampler.sample(cfg.batch, rng) for _ in range(cfg.batches_per_epoch)]
+    L = min(cfg.seq_len_at(ep), sampler.targets.shape[0])    # open loop: a curriculum
+    plan = [sampler.sample(cfg.batch, rng, length=L) for _ in range(cfg.batches_per_epoch)]
+    ecfg = dataclasses.replace(cfg, seq_len=L)
     model.train()
     losses = []
-    bar = tqdm(_prefetch(build, plan, pool), total=len(plan), leave=False,
+    bar = tqdm(_prefetch(lambda p: build(p, ecfg), plan, pool), total=len(plan), leave=False,
                desc=f"epoch {ep + 1}/{cfg.epochs}", disable=None if progress else True)
     for b_i, (patches, b) in enumerate(bar):
         loss = batch_loss(seq, b, cfg, device, p_rep, gen)
@@ -140,7 +142,7 @@ def _epoch(seq, model, opt, sampler, build, cfg, device, ep, rank, world, pool, 
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
         opt.step()
         losses.append(loss.item())
-    return float(np.mean(losses)), p_rep
+    return float(np.mean(losses)), p_rep, L
 
 # %% ../nbs/13_training.ipynb #d1d28a0d
 def _validate(plain, val, cfg, device) -> float:
@@ -150,11 +152,11 @@ def _validate(plain, val, cfg, device) -> float:
         return float(np.mean([batch_loss(plain, b, cfg, device, on="valid").item() for b in val]))
 
 # %% ../nbs/13_training.ipynb #1a2d5d8e
-def _record(state, model, ep, train_nll, val, p_rep, seconds, patience):
+def _record(state, model, ep, train_nll, val, p_rep, seconds, patience, seq_len):
     "Add an epoch to the history, keep the best weights, decide on early stopping."
     state["epoch"] = ep + 1
     state["history"].append(dict(epoch=ep + 1, train_nll=train_nll, val_nll=val,
-                                 p_replace=p_rep, seconds=seconds))
+                                 p_replace=p_rep, seq_len=seq_len, seconds=seconds))
     if val < state["best_val"] - 1e-4:
         best = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         state.update(best_val=val, bad_epochs=0, best_state=best)
@@ -182,25 +184,25 @@ def train_member(prep: Prepared, cfg: TrainConfig, out, val_patches, progress=Tr
         seq = DistributedDataParallel(plain, device_ids=[device.index] if device.type == "cuda"
                                       else None)
     pin = device.type == "cuda"
-    build = lambda p: {k: v.pin_memory() if pin else v
-                       for k, v in batch_arrays(prep, p, cfg).items()}
+    build = lambda p, c=cfg: {k: v.pin_memory() if pin else v
+                              for k, v in batch_arrays(prep, p, c).items()}
     sampler = PatchSampler(prep, cfg, prep.target)
     val = [build(val_patches[i:i + cfg.batch]) for i in range(0, len(val_patches), cfg.batch)]
     with ThreadPoolExecutor(1) as pool:
         while not state["done"] and state["epoch"] < cfg.epochs:
             ep, t0 = state["epoch"], time.perf_counter()
             try:
-                train_nll, p_rep = _epoch(seq, model, opt, sampler, build, cfg, device, ep,
+                train_nll, p_rep, L = _epoch(seq, model, opt, sampler, build, cfg, device, ep,
                                           rank, world, pool, progress)
             except NonFiniteLoss as e:
                 raise NonFiniteLoss(f"{e}; {diagnose(prep, e.patches, cfg, model)}; checkpoint "
                                     f"left as it was (epoch {ep})", e.patches) from None
             _record(state, model, ep, train_nll, _validate(plain, val, cfg, device), p_rep,
-                    time.perf_counter() - t0, cfg.patience)
+                    time.perf_counter() - t0, cfg.patience, L)
             if progress:
                 h = state["history"][-1]
                 print(f"{out.name} epoch {ep + 1:3d}  train NLL {h['train_nll']:+.4f}  val NLL "
-                      f"{h['val_nll']:+.4f}  p_replace {p_rep:.2f}  {h['seconds']:.1f} s")
+                      f"{h['val_nll']:+.4f}  p_replace {p_rep:.2f}  {L} days  {h['seconds']:.1f} s")
             if rank == 0:
                 save(dict(config=asdict(cfg), model=model.state_dict(), opt=opt.state_dict(),
                           state=state), out / "checkpoint.pt")
