@@ -23,9 +23,13 @@ __all__ = ['EASE2_36KM', 'GROUPS', 'READ_VARS', 'FILENAME', 'SPL3SMP_VERSION', '
 
 # %% ../nbs/01_smap_files.ipynb #74370981
 def sample_data() -> Path | None:
-    "The real SMAP samples: `$SMAP_HYBRID_SAMPLES`, else `shared/data` beside the checkout."
+    """The real SMAP samples: `$SMAP_HYBRID_SAMPLES`, else a `shared/data` folder up to three
+    levels above the working folder or the package (the same from a notebook and from tests)."""
     env = os.environ.get("SMAP_HYBRID_SAMPLES")
-    cands = [Path(env)] if env else [Path(p) / "shared" / "data" for p in ("..", "../..")]
+    here = [Path(__file__).resolve().parent] if "__file__" in globals() else []  # a notebook
+    roots = [Path.cwd(), *here]
+    cands = [Path(env)] if env else [p / "shared" / "data" for r in roots
+                                     for p in list(r.parents)[:3]]
     return next((c.resolve() for c in cands if (c / "smap_l3_v3").is_dir()), None)
 
 # %% ../nbs/01_smap_files.ipynb #a06e58dd
