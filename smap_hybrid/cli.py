@@ -282,9 +282,8 @@ def _job_stages(sub):
     s.add_argument("--seeds", type=_list(int), default=(0,), help="e.g. 0,1,2")
     s.add_argument("--models", type=_list(str), default=("hybrid", "no_wbm"),
                    help="hybrid and/or no_wbm")
-    for k, v in RUN_PARAMS.items():
-        if not k.startswith("twin_") or k == "twin_seed":
-            continue
+    for k in ("twin_rows", "twin_cols", "twin_days"):   # the twin's defaults (TwinConfig)
+        v = RUN_PARAMS[k]
         s.add_argument("--" + k.replace("_", "-"), type=int, default=v, help=f"(default {v})")
     add_options(add_options(s, SplitConfig), WBMConfig)
     add_options(add_options(s, TrainConfig, skip=GRID_AXES), ReconstructConfig,

@@ -159,7 +159,7 @@ def _sample(self: PatchSampler, n: int, rng: np.random.Generator, tries: int = 2
             length: int | None = None) -> list:
     "n patches (t0, y0, x0) of `length` days (default seq_len) with enough land and targets."
     s, (H, W) = self.cfg.scale, self.land.shape
-    L = min(length or self.cfg.seq_len, self.targets.shape[0])
+    L = length or self.cfg.seq_len
     T, out = self.targets.shape[0], []
     for _ in range(n * tries):
         t0, y0 = int(rng.integers(0, T - L + 1)), int(rng.integers(0, H - s + 1))

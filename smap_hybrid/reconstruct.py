@@ -185,7 +185,8 @@ def stream(cube, run: Run, feed="split", ref_role=None, loop=None, days=365, til
     T, H = cube.sizes["time"], cube.sizes["y"]
     starts, step = tile_origins(max(H, s), s), days if cfg.wbm else T
     tb = tile_batch or tile_batch_size(min(step, T), run)   # the same groups in every block
-    want, reader = range(len(starts)) if bands is None else bands, BandReader(cube, s)
+    want = range(len(starts)) if bands is None else bands
+    reader = BandReader(cube, s)                # a slab of rows, read once for its bands
     js, carry, pending = range(max(0, want.start - 1), want.stop), {}, None
     work = [(t0, j) for t0 in range(0, T, step) for j in js]
     for t0, j in tqdm(work, desc="band x block", leave=False, disable=None if progress else True):

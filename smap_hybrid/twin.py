@@ -19,11 +19,8 @@ from .cube import hamon_pet
 from .smap import EASE2_36KM, grid_coords
 
 # %% auto #0
-__all__ = ['NOISE_SD', 'NOISE_CORR_PX', 'NOISE_TIME_CORR', 'REAL_DAY_PAIRS', 'TwinConfig', 'smooth_noise', 'twin_forcing',
-           'twin_truth', 'swath_mask', 'observe', 'make_twin', 'day_pair_stats']
-
-# %% ../nbs/06_twin.ipynb #eca1fc60
-NOISE_SD, NOISE_CORR_PX, NOISE_TIME_CORR = 0.016, 1.5, 0.6   # see 'Matched to real SMAP'
+__all__ = ['REAL_DAY_PAIRS', 'TwinConfig', 'smooth_noise', 'twin_forcing', 'twin_truth', 'swath_mask', 'observe', 'make_twin',
+           'day_pair_stats']
 
 # %% ../nbs/06_twin.ipynb #3e75d74a
 @dataclass(frozen=True)
@@ -42,9 +39,9 @@ class TwinConfig:
     tair_mean_c: float = 13.0           # annual mean air temperature at center_lat
     tair_lapse_per_deg: float = -0.9    # °C per degree of latitude
     tair_amp_c: float = 12.0            # seasonal amplitude
-    noise_sd: float = NOISE_SD          # retrieval error (m³/m³): matched to real SMAP,
-    noise_corr_px: float = NOISE_CORR_PX  # its correlation length (cells) and day-to-day
-    noise_time_corr: float = NOISE_TIME_CORR  # persistence (see 'Matched to real SMAP')
+    noise_sd: float = 0.016             # retrieval error (m³/m³), matched to real SMAP below:
+    noise_corr_px: float = 1.5          # its spatial correlation length (cells)
+    noise_time_corr: float = 0.6        # its day-to-day persistence (AR(1))
     swath_km: float = 1000.0
     orbits_per_day: float = 14.625      # 117 orbits in the 8-day exact repeat
     retrieval_failure: float = 0.12     # share of swath pixel-days with no retrieval

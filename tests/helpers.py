@@ -52,10 +52,15 @@ def kill_when(args, path, timeout=240, **kw) -> None:
     p.wait()
 
 
+def _lat_lon(step) -> tuple:
+    "A regular lat/lon grid over North America at `step` degrees."
+    return np.arange(20.05, 55, step), np.arange(-130.05, -60, step)
+
+
 def lonlat_forcing(path, start, days, step, **fields) -> Path:
     """A user's forcing netCDF on a regular lat/lon grid over North America: each field
     `name=(values (days, lat, lon) or a scalar, units)`."""
-    lat, lon = np.arange(20.05, 55, step), np.arange(-130.05, -60, step)
+    lat, lon = _lat_lon(step)
     shape = (days, lat.size, lon.size)
     ds = xr.Dataset(
         {k: (("time", "lat", "lon"), np.broadcast_to(v, shape), dict(units=u))
@@ -68,4 +73,4 @@ def lonlat_forcing(path, start, days, step, **fields) -> Path:
 
 def grid_shape(step) -> tuple:
     "(lat, lon) sizes of `lonlat_forcing`'s grid at `step` degrees."
-    return np.arange(20.05, 55, step).size, np.arange(-130.05, -60, step).size
+    return tuple(a.size for a in _lat_lon(step))
