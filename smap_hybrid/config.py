@@ -17,8 +17,9 @@ import pandas as pd
 from .smap import SPL3SMP_VERSION
 
 # %% auto #0
-__all__ = ['GROUPS', 'parse_period', 'SplitConfig', 'WBMConfig', 'TrainConfig', 'ReconstructConfig', 'field_docs', 'add_options',
-           'from_options', 'ExperimentConfig', 'JobConfig', 'to_toml', 'from_dict', 'from_toml', 'flat', 'from_flat']
+__all__ = ['CHOICES', 'GROUPS', 'parse_period', 'SplitConfig', 'WBMConfig', 'check_choice', 'TrainConfig', 'ReconstructConfig',
+           'field_docs', 'add_options', 'from_options', 'ExperimentConfig', 'JobConfig', 'to_toml', 'from_dict',
+           'from_toml', 'flat', 'from_flat']
 
 # %% ../nbs/07_config.ipynb #fc23b208
 def parse_period(period: str) -> tuple:
@@ -55,6 +56,15 @@ class WBMConfig:
     wbm_iters: int = 40         # gradient-descent iterations of the calibration
     wbm_lr: float = 0.08        # learning rate of the calibration (Adam)
 
+# %% ../nbs/07_config.ipynb #3b391f32
+CHOICES = dict(model=("hybrid", "no_wbm"), loop=("closed", "open"),
+               loop_mode=("closed", "open"), precision=("auto", "bf16", "fp32"))
+
+def check_choice(name: str, value):
+    "A clear error when a setting with a fixed set of values has another one."
+    if value is not None and value not in CHOICES[name]:
+        raise ValueError(f"{name} must be one of {', '.join(CHOICES[name])}, not {value!r}")
+
 # %% ../nbs/07_config.ipynb #12ba527e
 @dataclass(frozen=True)
 class TrainConfig:
@@ -82,12 +92,11 @@ class TrainConfig:
     ss_max: float | None = None  # final scheduled-sampling rate (default 0.3 closed, 1 open)
     seed: int = 0               # seed of the weights and the patches
     device: str = "auto"        # auto (a GPU when there is one), cpu or cuda
+    precision: str = "auto"     # network body: auto (bf16 where native), bf16, fp32; env wins
 
     def __post_init__(self):
-        if self.model not in ("hybrid", "no_wbm"):
-            raise ValueError(f"model must be 'hybrid' or 'no_wbm', not {self.model!r}")
-        if self.loop not in ("closed", "open"):
-            raise ValueError(f"loop must be 'closed' or 'open', not {self.loop!r}")
+        for name in ("model", "loop", "precision"):
+            check_choice(name, getattr(self, name))
         if self.scale < 4:
             raise ValueError(f"scale must be at least 4 pixels, got {self.scale}")
         if self.members < 1:
@@ -116,6 +125,9 @@ class ReconstructConfig:
     days: int = 365             # days held in memory at once (the state carries over)
     tile_batch: int | None = None  # tiles run together (default: as memory allows)
     strips: int | None = None   # strips run as separate tasks (default: one per dask worker)
+
+    def __post_init__(self):
+        check_choice("loop_mode", self.loop_mode)
 
 # %% ../nbs/07_config.ipynb #29ff7f12
 def field_docs(cls) -> dict:
@@ -150,8 +162,8 @@ def add_options(parser, cls, skip=(), prefix=""):
             kw.update(nargs="+", type=type(f.default[0]) if f.default else str)
         else:
             kw["type"] = dict(int=int, float=float).get(base, str)
-        if f.name in ("loop", "loop_mode"):
-            kw["choices"] = ("closed", "open")
+        if f.name in CHOICES:
+            kw["choices"] = CHOICES[f.name]
         parser.add_argument(flag, **kw)
     return parser
 

@@ -5,16 +5,20 @@
 # %% ../nbs/10_mdn_convlstm.ipynb #8fe3deaa
 from __future__ import annotations
 import contextlib
+import functools
 import math
+import os
 from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .config import CHOICES
+
 # %% auto #0
-__all__ = ['ConvLSTMCell', 'ConvLSTM', 'Mixture', 'crps', 'sample', 'pool', 'widen', 'MDNHead', 'mixture_nll', 'MDNConvLSTM',
-           'bf16_supported', 'autocast_for']
+__all__ = ['PRECISION_ENV', 'ConvLSTMCell', 'ConvLSTM', 'Mixture', 'crps', 'sample', 'pool', 'widen', 'MDNHead', 'mixture_nll',
+           'bf16_supported', 'resolve_precision', 'autocast_for', 'MDNConvLSTM']
 
 # %% ../nbs/10_mdn_convlstm.ipynb #81387818
 class ConvLSTMCell(nn.Module):
@@ -113,6 +117,13 @@ class Mixture:
     mu: torch.Tensor
     sigma: torch.Tensor
 
+    def __post_init__(self):
+        low = {str(a.dtype) for a in (self.logw, self.mu, self.sigma)} - {"torch.float32",
+                                                                          "torch.float64"}
+        if low:
+            raise TypeError(f"mixture parameters must be float32 or float64, not {low}: its "
+                            "statistics are never computed in reduced precision")
+
     @property
     def w(self):
         return self.logw.exp()
@@ -127,7 +138,8 @@ class Mixture:
         return self.var().sqrt()
 
     def cdf(self, y):
-        return (self.w * _Phi((y.unsqueeze(-1) - self.mu) / self.sigma)).sum(-1)
+        "F(y), clamped to [0, 1] (the weights sum to one only up to rounding)."
+        return (self.w * _Phi((y.unsqueeze(-1) - self.mu) / self.sigma)).sum(-1).clamp(0, 1)
 
     def pit(self, y):
         return self.cdf(y)
@@ -147,12 +159,15 @@ class Mixture:
 
 # %% ../nbs/10_mdn_convlstm.ipynb #bae3430b
 def crps(mix: Mixture, y):
-    "Closed-form CRPS of a Gaussian mixture at y (Grimit et al. 2006)."
-    w, mu, s2 = mix.w, mix.mu, mix.sigma ** 2
+    """Closed-form CRPS of a Gaussian mixture at y (Grimit et al. 2006), in the mixture's dtype.
+    Summed in float64: the two terms nearly cancel for a sharp forecast near y."""
+    d = torch.float64 if mix.mu.device.type != "mps" else torch.float32
+    w, mu, s2, y = mix.w.to(d), mix.mu.to(d), mix.sigma.to(d) ** 2, y.to(d)
     t1 = (w * _A(y.unsqueeze(-1) - mu, s2.sqrt())).sum(-1)
     dm = mu.unsqueeze(-1) - mu.unsqueeze(-2)
     ss = (s2.unsqueeze(-1) + s2.unsqueeze(-2)).sqrt()
-    return t1 - 0.5 * (w.unsqueeze(-1) * w.unsqueeze(-2) * _A(dm, ss)).sum((-1, -2))
+    t2 = 0.5 * (w.unsqueeze(-1) * w.unsqueeze(-2) * _A(dm, ss)).sum((-1, -2))
+    return (t1 - t2).clamp_min(0).to(mix.mu.dtype)
 
 # %% ../nbs/10_mdn_convlstm.ipynb #5edf9451
 def sample(mix: Mixture, n: int, generator=None):
@@ -191,11 +206,10 @@ class MDNHead(nn.Module):
             self.conv.bias[k:2 * k] = torch.linspace(-1, 1, k) if k > 1 else torch.zeros(1)
 
     def forward(self, h) -> Mixture:
-        "h (..., C, H, W) → a float32 Mixture of batch shape (..., H, W), K components."
+        "h (..., C, H, W) → a Mixture of batch shape (..., H, W), K components, in h's dtype."
         lead = h.shape[:-3]
-        with torch.autocast(h.device.type, enabled=False):
-            z = self.conv(h.float().reshape(-1, *h.shape[-3:]))
-            z = z.reshape(*lead, 3, self.k, *h.shape[-2:]).movedim(-3, -1)
+        z = self.conv(h.reshape(-1, *h.shape[-3:]))
+        z = z.reshape(*lead, 3, self.k, *h.shape[-2:]).movedim(-3, -1)
         a, m, s = z.unbind(-4)
         return Mixture(torch.log_softmax(a, -1), self.scale * m,
                        self.scale * F.softplus(s) + self.floor)
@@ -207,27 +221,8 @@ def mixture_nll(mix: Mixture, y: torch.Tensor, mask: torch.Tensor | None = None)
     nll = -mix.log_prob(torch.where(mask, y, torch.zeros_like(y)))
     return torch.where(mask, nll, torch.zeros_like(nll)).sum() / mask.sum().clamp_min(1)
 
-# %% ../nbs/10_mdn_convlstm.ipynb #15482972
-class MDNConvLSTM(nn.Module):
-    "ConvLSTM body + mixture density head: (B, T, C, H, W) → Mixture of shape (B, T, H, W)."
-    def __init__(self, in_ch: int, hidden=(32, 32), k: int = 3, kernel: int = 3,
-                 norm: bool = True, sigma_floor: float = 1e-3, scale: float = 0.05):
-        super().__init__()
-        self.config = dict(in_ch=in_ch, hidden=tuple(hidden), k=k, kernel=kernel, norm=norm,
-                           sigma_floor=sigma_floor, scale=scale)
-        self.body = ConvLSTM(in_ch, hidden, kernel, norm)
-        self.head = MDNHead(hidden[-1], k, sigma_floor, scale)
-
-    def forward(self, xs, states=None):
-        h, states = self.body(xs, states)
-        return self.head(h), states
-
-    def step(self, x, states=None):
-        "One day: x (B, C, H, W) → Mixture (B, H, W) and the states."
-        h, states = self.body.step(x, states)
-        return self.head(h), states
-
 # %% ../nbs/10_mdn_convlstm.ipynb #2db7efa4
+@functools.lru_cache(maxsize=None)
 def bf16_supported(device: torch.device | str = "cpu") -> bool:
     "Whether `device` runs bfloat16 convolutions natively (CUDA with bf16, or AVX-512 BF16/AMX)."
     device = torch.device(device)
@@ -237,9 +232,52 @@ def bf16_supported(device: torch.device | str = "cpu") -> bool:
             and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 # %% ../nbs/10_mdn_convlstm.ipynb #bc0af3a6
-def autocast_for(device: torch.device | str = "cpu", enabled: bool = True):
-    "bfloat16 autocast where the device supports it natively, else a no-op context."
+PRECISION_ENV = "SMAP_HYBRID_PRECISION"
+
+def resolve_precision(precision: str | None = "auto", device="cpu") -> str:
+    "'bf16' or 'fp32' for the body: $SMAP_HYBRID_PRECISION if set, else `precision`; auto: native."
+    p = os.environ.get(PRECISION_ENV) or precision or "auto"
+    if p not in CHOICES["precision"]:
+        raise ValueError(f"precision must be one of {CHOICES['precision']}, not {p!r} (from "
+                         f"{PRECISION_ENV if os.environ.get(PRECISION_ENV) else 'the setting'})")
+    if p == "auto":
+        return "bf16" if bf16_supported(torch.device(device)) else "fp32"
+    return p
+
+# %% ../nbs/10_mdn_convlstm.ipynb #7a24141e
+def autocast_for(device: torch.device | str = "cpu", precision: str | None = "auto"):
+    "The context the network's body runs in: bf16 autocast if `resolve_precision` says so."
     device = torch.device(device)
-    if enabled and bf16_supported(device):
+    if resolve_precision(precision, device) == "bf16":
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+# %% ../nbs/10_mdn_convlstm.ipynb #15482972
+class MDNConvLSTM(nn.Module):
+    """ConvLSTM body + mixture density head: (B, T, C, H, W) → Mixture of shape (B, T, H, W).
+    The body runs in `precision` (see `resolve_precision`); the head always in float32."""
+    def __init__(self, in_ch: int, hidden=(32, 32), k: int = 3, kernel: int = 3,
+                 norm: bool = True, sigma_floor: float = 1e-3, scale: float = 0.05,
+                 precision: str = "auto"):
+        super().__init__()
+        self.config = dict(in_ch=in_ch, hidden=tuple(hidden), k=k, kernel=kernel, norm=norm,
+                           sigma_floor=sigma_floor, scale=scale)
+        self.precision = precision           # how it runs, not what it is: not in `config`
+        self.body = ConvLSTM(in_ch, hidden, kernel, norm)
+        self.head = MDNHead(hidden[-1], k, sigma_floor, scale)
+
+    def _head(self, h) -> Mixture:
+        "The one cast: the body's output to float32, and the head outside any autocast."
+        with torch.autocast(h.device.type, enabled=False):
+            return self.head(h.float())
+
+    def forward(self, xs, states=None):
+        with autocast_for(xs.device, self.precision):
+            h, states = self.body(xs, states)
+        return self._head(h), states
+
+    def step(self, x, states=None):
+        "One day: x (B, C, H, W) → Mixture (B, H, W) and the states."
+        with autocast_for(x.device, self.precision):
+            h, states = self.body.step(x, states)
+        return self._head(h), states

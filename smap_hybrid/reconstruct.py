@@ -17,7 +17,7 @@ import smap_hybrid
 from .config import ReconstructConfig
 from .cube import atomic_write, check_cube, write_cube
 from .features import Fed, Prepared, n_inputs, prepare, rollout
-from .model import autocast_for, crps, pool, widen
+from .model import crps, pool, resolve_precision, widen
 from .runs import Run, load_run, pick_device
 
 # %% auto #0
@@ -113,11 +113,10 @@ def accumulate_tiles(run: Run, prep: Prepared, loop=None, tile_batch=None, devic
         cut = lambda a: torch.from_numpy(np.stack([a[..., y:y + s, x:x + s] for y, x in grp])
                                          ).to(device)
         y_ref = None if ref is None else cut(ref).float()
-        with autocast_for(device):
-            for t, day in _roll_group(run, cut(prep.feats), cut(resid), cut(prep.fed), loop,
-                                      warmup, y_ref, tuple(grp), carry, spread, scales):
-                acc[t].index_add_(1, at, (torch.stack(day, 1) * wt).transpose(0, 1)
-                                  .reshape(len(keys), -1))
+        for t, day in _roll_group(run, cut(prep.feats), cut(resid), cut(prep.fed), loop,
+                                  warmup, y_ref, tuple(grp), carry, spread, scales):
+            acc[t].index_add_(1, at, (torch.stack(day, 1) * wt).transpose(0, 1)
+                              .reshape(len(keys), -1))
     acc = acc.reshape(T, len(keys), H, W).cpu().numpy()
     return dict(w=w.reshape(H, W).cpu().numpy(), **{k: acc[:, i] for i, k in enumerate(keys)})
 
@@ -131,7 +130,7 @@ def finish(acc: dict, norm: dict, ref=None) -> dict:
                q05=out["q05"] * a + b, q95=out["q95"] * a + b)
     if ref is not None:
         scored = np.isfinite(ref)
-        res.update(pit=np.where(scored, out["pit"], np.nan),
+        res.update(pit=np.where(scored, np.clip(out["pit"], 0, 1), np.nan),
                    crps=np.where(scored, out["crps"] * a, np.nan))
         extra = [k for k in out if k == "since" or k.startswith("pit_s")]
         res.update({k: np.where(scored, out[k], np.nan) for k in extra})
@@ -251,6 +250,8 @@ def product_attrs(cube: xr.Dataset, run: Run, loop: str, feed: str) -> dict:
         model=f"{'WBM + ' if cfg.wbm else ''}MDN-ConvLSTM (hidden {list(cfg.hidden)}, "
               f"K={cfg.k}, {cfg.members} member{'s' if cfg.members > 1 else ''})",
         loop_mode=loop, scale=cfg.scale, members=cfg.members,
+        network_precision=resolve_precision(run.models[0].precision,
+                                            next(run.models[0].parameters()).device),
         spread_calibrated="no" if run_spread(run, loop) is None else "yes",
         observations_fed="all" if feed == "all" else "split (withheld days kept out)",
         split=cube.split.attrs.get("split_config", ""), config=json.dumps(run.summary["config"]),

@@ -32,7 +32,8 @@ def pick_device(name="auto") -> torch.device:
 # %% ../nbs/12_runs.ipynb #6ac20b5c
 def build_model(cfg: TrainConfig) -> MDNConvLSTM:
     "The network of a configuration (targets are normalised: unit scale, floor 0.02)."
-    return MDNConvLSTM(n_inputs(cfg), cfg.hidden, cfg.k, scale=1.0, sigma_floor=0.02)
+    return MDNConvLSTM(n_inputs(cfg), cfg.hidden, cfg.k, scale=1.0, sigma_floor=0.02,
+                       precision=cfg.precision)
 
 # %% ../nbs/12_runs.ipynb #97389f96
 def save(obj, path) -> Path:

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from .config import TrainConfig
 from .features import (DYNAMIC, STATIC, PatchSampler, Prepared, batch_arrays,
                                   prepare, rollout)
-from .model import Mixture, autocast_for, mixture_nll
+from .model import Mixture, mixture_nll
 from .runs import build_model, member_dir, pick_device, save, save_csv, write_run
 
 # %% auto #0
@@ -45,8 +45,7 @@ def batch_loss(seq, b: dict, cfg: TrainConfig, device, p_replace=0.0, gen=None, 
     "Masked NLL of a batch at its training targets (on='target') or validation days."
     b = {k: v.to(device, non_blocking=True) for k, v in b.items()}
     y = torch.where(b[on], b["resid"], torch.full_like(b["resid"], float("nan")))
-    with autocast_for(device):
-        mix = Mixture(*seq(b["feats"], b["resid"], b["fed"], cfg.loop, cfg.warmup, p_replace, gen))
+    mix = Mixture(*seq(b["feats"], b["resid"], b["fed"], cfg.loop, cfg.warmup, p_replace, gen))
     return mixture_nll(mix, y)
 
 # %% ../nbs/13_training.ipynb #dd53068f
@@ -101,14 +100,15 @@ def diagnose(prep: Prepared, patches, cfg: TrainConfig, model) -> str:
 
 # %% ../nbs/13_training.ipynb #68524982
 def _resume(ck_path, cfg, model, opt, device, progress):
-    "The training state: fresh, or from the member's checkpoint (the same config only)."
+    "The training state: fresh, or from the checkpoint (same run; device, precision may differ)."
     state = dict(epoch=0, history=[], best_val=math.inf, best_state=None, bad_epochs=0,
                  done=False)
     if not ck_path.exists():
         return state
     ck = torch.load(ck_path, map_location=device, weights_only=False)
-    if ck["config"] != asdict(cfg):
-        diff = sorted(k for k in asdict(cfg) if ck["config"].get(k) != asdict(cfg)[k])
+    what = lambda c: {k: v for k, v in c.items() if k not in ("device", "precision")}
+    if what(ck["config"]) != what(asdict(cfg)):
+        diff = sorted(k for k in what(asdict(cfg)) if ck["config"].get(k) != asdict(cfg)[k])
         raise ValueError(f"{ck_path.parent.parent} holds a run with another configuration "
                          f"(differs in {diff}): use a new run folder")
     model.load_state_dict(ck["model"])
