@@ -24,7 +24,7 @@ from .forcing import download_forcing
 from .regrid import attach_forcing
 from .job import figures, run_job, summary
 from .cluster import connect, reconstruct_strips
-from .spread import fit_spread
+from .spread import calibrate_spread
 from .smap import SMAPFileError, download_spl3smp
 from .split import split_summary
 from .train import train
@@ -93,7 +93,7 @@ def cmd_train(a):
     s = train(cube, cfg, a.out)
     if s["members"][0]["world_size"] == 1 or int(__import__("os").environ.get("RANK", 0)) == 0:
         if a.calibrate:
-            fit_spread(cube, a.out, device=cfg.device)
+            calibrate_spread(cube, a.out, device=cfg.device)
         best = ", ".join(f"{m['best_val_nll']:.4f}" for m in s["members"])
         world = s["members"][0]["world_size"]
         print(f"run {a.out} ({world} process{'es' if world > 1 else ''}): "

@@ -58,7 +58,8 @@ class WBMConfig:
 
 # %% ../nbs/07_config.ipynb #3b391f32
 CHOICES = dict(model=("hybrid", "no_wbm"), loop=("closed", "open"),
-               loop_mode=("closed", "open"), precision=("auto", "bf16", "fp32"))
+               loop_mode=("closed", "open"), precision=("auto", "bf16", "fp32"),
+               direction=("both", "forward"))
 
 def check_choice(name: str, value):
     "A clear error when a setting with a fixed set of values has another one."
@@ -70,23 +71,27 @@ def check_choice(name: str, value):
 class TrainConfig:
     "Everything that defines the network and how it is trained."
     model: str = "hybrid"       # hybrid (the residual SMAP - WBM) or no_wbm (SMAP directly)
-    scale: int = 32             # patch size in pixels (16, 32 or 64)
+    scale: int = 16             # patch size in pixels (16, 32 or 64)
     loop: str = "closed"        # closed: feed SMAP where observed; open: own predictions
     hidden: tuple = (16, 16)    # ConvLSTM channels per layer
     k: int = 3                  # Gaussian components of the mixture head
     members: int = 1            # ensemble members (seeds seed, seed+1, ...)
     gap_inputs: bool = True     # also feed the days since the last fed value and that value
+    look_ahead: bool = True     # also learn from the next value after a gap (serves both ways)
+    holdout: float = 0.3        # look-ahead: share of fed days hidden from the inputs as targets
+    forward_share: float = 0.5  # look-ahead: share of training batches run forward
     seq_len: int = 45           # days per training sequence
     seq_max: int | None = None  # open loop: grows to this (default 3 x seq_len); closed: fixed
     warmup: int = 10            # open loop: days fed with observations before its own
     batch: int = 8              # patches per batch
-    batches_per_epoch: int = 8  # batches per epoch
+    batches_per_epoch: int = 16  # batches per epoch
     val_batches: int = 4        # batches of validation patches scored after each epoch
-    epochs: int = 20            # most epochs
-    patience: int = 4           # epochs without a better validation score before stopping
+    epochs: int = 40            # most epochs
+    patience: int = 6           # epochs without a better validation score before stopping
     lr: float = 3e-3            # learning rate (AdamW)
     weight_decay: float = 1e-4  # AdamW weight decay
     clip: float = 1.0           # gradient-norm clipping
+    average: float = 0.98       # decay of a moving average of the weights, validated and kept
     min_land: float = 0.5       # skip patches with less land than this share
     min_obs: int = 20           # skip patches with fewer training targets
     ss_max: float | None = None  # final scheduled-sampling rate (default 0.3 closed, 1 open)
@@ -97,6 +102,9 @@ class TrainConfig:
     def __post_init__(self):
         for name in ("model", "loop", "precision"):
             check_choice(name, getattr(self, name))
+        if not (0 < self.holdout < 1 and 0 <= self.forward_share <= 1 and 0 <= self.average < 1):
+            raise ValueError("holdout and average must be in (0, 1) and [0, 1), forward_share in "
+                             "[0, 1]")
         if self.scale < 4:
             raise ValueError(f"scale must be at least 4 pixels, got {self.scale}")
         if self.members < 1:
@@ -121,6 +129,7 @@ class TrainConfig:
 class ReconstructConfig:
     "How a trained run is applied to a cube."
     loop_mode: str | None = None  # override the run's loop mode (closed or open)
+    direction: str | None = None  # both (a look-ahead run's default) or forward: nothing later
     all_observations: bool = False  # feed every observation: the product for use
     days: int = 365             # days held in memory at once (the state carries over)
     tile_batch: int | None = None  # tiles run together (default: as memory allows)
@@ -128,6 +137,7 @@ class ReconstructConfig:
 
     def __post_init__(self):
         check_choice("loop_mode", self.loop_mode)
+        check_choice("direction", self.direction)
 
 # %% ../nbs/07_config.ipynb #29ff7f12
 def field_docs(cls) -> dict:

@@ -34,7 +34,8 @@ def day_length_hours(lat, doy):
 def hamon_pet(tair, lat, time) -> xr.DataArray:
     "Hamon (1961) PET (mm/day) from daily mean air temperature (°C), latitude (°) and time."
     doy = xr.DataArray(np.asarray(pd.DatetimeIndex(np.asarray(time)).day_of_year), dims="time")
-    ld = xr.apply_ufunc(day_length_hours, lat, doy) / 12
+    ld = xr.apply_ufunc(day_length_hours, lat, doy, dask="parallelized",   # lazy cubes stay lazy
+                        output_dtypes=[np.float64]) / 12
     es = 6.108 * np.exp(17.26939 * tair / (tair + 237.3))
     pet = (0.1651 * ld * 216.7 * es / (tair + 273.3)).where(tair > -5, 0.0).clip(min=0)
     pet = pet.transpose(*tair.dims).astype("float32")

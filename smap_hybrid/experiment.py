@@ -22,8 +22,8 @@ from .cube import load_cube, write_cube
 from .metrics import (coverage, days_since_observation, pit_coverage, pit_histogram,
                                  score_table, sharpness, skill_by_gap)
 from .reconstruct import reconstruct
-from .spread import fit_spread
-from .runs import read_summary, save_json
+from .spread import calibrate_spread
+from .runs import save_json
 from .split import roles
 from .train import train
 from .twin import TwinConfig, make_twin
@@ -82,10 +82,12 @@ def _probabilistic(prod, ref, mask, with_pit: bool) -> dict:
     return out
 
 # %% ../nbs/18_experiment.ipynb #30d2571a
-def validate(cube: xr.Dataset, prod: xr.Dataset, name="hybrid", extra=None) -> pd.DataFrame:
+def validate(cube: xr.Dataset, prod: xr.Dataset, name="hybrid", extra=None,
+             with_baselines: bool = True) -> pd.DataFrame:
     "One row per reference and estimator: the product and every baseline on the same days."
     refs = _references(cube)
-    table = score_table({name: prod.sm_model, **baselines(cube), **(extra or {})}, refs)
+    others = {**(baselines(cube) if with_baselines else {}), **(extra or {})}
+    table = score_table({name: prod.sm_model, **others}, refs)
     rows = [dict(row, **_probabilistic(prod, *refs[row["reference"]],
                                        row["reference"] != "twin truth in real gaps"))
             if row["estimator"] == name else row for row in table.to_dict("records")]
@@ -122,8 +124,7 @@ def run_experiment(cfg: ExperimentConfig = ExperimentConfig(), data=None, out="e
     cube = wbm_cube(load_data(data), cfg, cache_dir)
     run = out / "run"
     train(cube, cfg.train, run, progress=progress)
-    if cfg.train.loop not in (read_summary(run).get("calibration") or {}).get("scale", {}):
-        fit_spread(cube, run, device=device, progress=progress)
+    calibrate_spread(cube, run, device=device, progress=progress)
     recon = dataclasses.replace(cfg.reconstruct, all_observations=False)
     prod = reconstruct(cube, run, recon, device=device, progress=progress)
     write_cube(prod, out / "product.nc")

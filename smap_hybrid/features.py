@@ -18,17 +18,20 @@ from .cube import check_cube
 from .split import roles
 
 # %% auto #0
-__all__ = ['DYNAMIC', 'STATIC', 'FED', 'GAP', 'n_inputs', 'Prepared', 'prepare', 'PatchSampler', 'batch_arrays', 'Fed', 'rollout']
+__all__ = ['DYNAMIC', 'STATIC', 'FED', 'GAP', 'AHEAD', 'n_inputs', 'Prepared', 'prepare', 'PatchSampler', 'batch_arrays', 'Fed',
+           'ahead', 'rollout', 'direction_of']
 
 # %% ../nbs/11_features.ipynb #7878ca17
 DYNAMIC = ("wbm", "precip", "pet", "doy_sin", "doy_cos")
 STATIC = ("land", "wbm_theta_min", "wbm_theta_range")
 FED = ("fed_residual", "fed_flag")
 GAP = ("gap_days", "last_residual")
+AHEAD = ("days_to_next", "next_residual")
 
 def n_inputs(cfg: TrainConfig) -> int:
     "Input channels of the network for a configuration."
-    return len(FED) + (len(GAP) if cfg.gap_inputs else 0) + len(DYNAMIC) + len(STATIC)
+    return (len(FED) + (len(GAP) if cfg.gap_inputs else 0)
+            + (len(AHEAD) if cfg.look_ahead else 0) + len(DYNAMIC) + len(STATIC))
 
 # %% ../nbs/11_features.ipynb #89eca637
 @dataclass
@@ -204,21 +207,50 @@ class Fed:
             out += [torch.log1p(self.since) / np.log(366.0), self.last]
         return [c.unsqueeze(1) for c in out]
 
+# %% ../nbs/11_features.ipynb #c09eba8d
+def ahead(resid: torch.Tensor, usable: torch.Tensor, absent: float = 365.0) -> torch.Tensor:
+    """The look-ahead channels (B, L, 2, H, W) of resid (B, L, H, W) and usable (B, L, H, W):
+    per day, the days until the next usable value after it (log-scaled) and that value."""
+    days, val = torch.empty_like(resid), torch.empty_like(resid)
+    d, v = torch.full_like(resid[:, 0], absent), torch.zeros_like(resid[:, 0])
+    for t in range(resid.shape[1] - 1, -1, -1):
+        days[:, t], val[:, t] = d, v
+        d = torch.where(usable[:, t], 1.0, (d + 1).clamp(max=absent))
+        v = torch.where(usable[:, t], resid[:, t], v)
+    return torch.stack([torch.log1p(days) / np.log(366.0), val], 2)
+
 # %% ../nbs/11_features.ipynb #fb7c9188
 def rollout(model, feats, resid, fed, loop="closed", warmup=0, p_replace=0.0, generator=None,
-            states=None, prev: Fed | None = None, gap: bool = True):
+            states=None, prev: Fed | None = None, gap: bool = True, direction: str | None = None,
+            hide=None):
     """Run `model` day by day over feats (B, L, C, H, W), resid (B, L, H, W) (finite) and fed
-    (B, L, H, W) (may be fed). Yields (t, Mixture, states, Fed) after each day."""
+    (B, L, H, W) (may be fed). `direction`: None for a run without look-ahead, else both or
+    forward; `hide` (B, L, H, W): days kept out of every input. Yields (t, Mixture, states, Fed)
+    after each day."""
     prev = prev or Fed.start(feats[:, 0, 0])
+    fed = fed if hide is None else fed & ~hide
+    if loop == "open":
+        fed = fed & (torch.arange(fed.shape[1], device=fed.device) < warmup)[:, None, None]
+    look = None if direction is None else ahead(resid, fed if direction == "both"
+                                                else torch.zeros_like(fed))
     for t in range(feats.shape[1]):
-        x = torch.cat(prev.channels(gap) + [feats[:, t]], 1)
+        x = torch.cat(prev.channels(gap) + ([] if look is None else [look[:, t]]) + [feats[:, t]],
+                      1)
         mix, states = model.step(x, states)
         use = fed[:, t].clone()
-        if loop == "open" and t >= warmup:
-            use[:] = False
         if p_replace > 0:
             use &= torch.rand(use.shape, generator=generator, device=use.device) >= p_replace
         r = torch.where(use, resid[:, t], mix.mean().detach().to(resid.dtype))
         prev = Fed(r, use.to(feats.dtype), torch.where(use, 0.0, prev.since + 1),
                    torch.where(use, resid[:, t], prev.last))
         yield t, mix, states, prev
+
+# %% ../nbs/11_features.ipynb #b2ab78db
+def direction_of(cfg: TrainConfig, direction: str | None = None) -> str | None:
+    "The rollout's `direction` for a run: None without look-ahead, else `direction` or both."
+    if cfg.look_ahead:
+        return direction or "both"
+    if direction == "both":
+        raise ValueError("this run was trained without look-ahead (look_ahead=False): it fills "
+                         "gaps forward only; use direction='forward' or train with look-ahead")
+    return None

@@ -19,8 +19,8 @@ from .experiment import evaluate
 from .forcing import IMERG, MERRA2, download_forcing, write_imerg, write_merra2
 from .regrid import attach_forcing
 from .reconstruct import reconstruct, reconstruct_to_file
-from .spread import fit_spread
-from .runs import read_summary, save_csv, save_json
+from .spread import calibrate_spread
+from .runs import save_csv, save_json
 from .smap import EASE2_36KM, FILENAME, download_spl3smp, write_granule_from_dmr
 from .train import train
 from .wbm import fit_wbm
@@ -94,8 +94,7 @@ def _train(job: JobConfig, cube, out: Path, device, progress, log) -> Path:
     "Stage 4: the ensemble (resumed from its checkpoints), its spread calibrated."
     run = out / "run"
     train(cube, job.train, run, progress=progress)
-    if job.train.loop not in (read_summary(run).get("calibration") or {}).get("scale", {}):
-        fit_spread(cube, run, device=device, progress=progress)
+    calibrate_spread(cube, run, device=device, progress=progress)
     log(f"[4/7] training: {job.train.members} member(s), spread calibrated")
     return run
 

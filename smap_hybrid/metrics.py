@@ -9,8 +9,9 @@ import pandas as pd
 import xarray as xr
 
 # %% auto #0
-__all__ = ['SCORES', 'GAP_BINS', 'bias', 'rmse', 'ubrmse', 'pearson_r', 'kge', 'coverage', 'pit_coverage', 'pit_histogram',
-           'sharpness', 'score_table', 'days_since_observation', 'skill_by_gap']
+__all__ = ['SCORES', 'PIXEL_SCORES', 'MIN_DAYS', 'GAP_BINS', 'bias', 'rmse', 'ubrmse', 'pearson_r', 'kge', 'coverage',
+           'pit_coverage', 'pit_histogram', 'sharpness', 'median_over_pixels', 'score_table', 'days_since_observation',
+           'skill_by_gap']
 
 # %% ../nbs/16_metrics.ipynb #9d5a99fc
 def _pair(est, ref, mask=None):
@@ -78,14 +79,24 @@ def sharpness(lo, hi, dim=None, mask=None):
 # %% ../nbs/16_metrics.ipynb #361f9970
 SCORES = dict(ubRMSE=ubrmse, RMSE=rmse, bias=bias, R=pearson_r, KGE=kge,
               KGE_prime=lambda e, o, mask: kge(e, o, mask=mask, prime=True))
+PIXEL_SCORES, MIN_DAYS = ("ubRMSE", "R", "KGE"), 10
 
+# %% ../nbs/16_metrics.ipynb #448d077c
+def median_over_pixels(score, est, ref, mask=None, min_days: int = MIN_DAYS) -> float:
+    "The median over pixels of `score` along time, on pixels with at least `min_days` pairs."
+    n = _pair(est, ref, mask)[2].sum("time")
+    return float(score(est, ref, dim="time", mask=mask).where(n >= min_days).median())
+
+# %% ../nbs/16_metrics.ipynb #eee2af34
 def score_table(estimates: dict, references: dict) -> pd.DataFrame:
-    "Rows (reference, estimator, n, scores): `references` maps a name to (values, mask)."
+    "Rows (reference, estimator, n, pooled scores, medians over pixels `*_px`)."
     rows = []
     for ref_name, (ref, mask) in references.items():
         for name, est in estimates.items():
             row = dict(reference=ref_name, estimator=name, n=int(_pair(est, ref, mask)[2].sum()))
             row.update({k: float(f(est, ref, mask=mask)) for k, f in SCORES.items()})
+            row.update({f"{k}_px": median_over_pixels(SCORES[k], est, ref, mask)
+                        for k in PIXEL_SCORES})
             rows.append(row)
     return pd.DataFrame(rows)
 

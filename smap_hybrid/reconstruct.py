@@ -16,14 +16,15 @@ from tqdm.auto import tqdm
 import smap_hybrid
 from .config import ReconstructConfig
 from .cube import atomic_write, check_cube, write_cube
-from .features import Fed, Prepared, n_inputs, prepare, rollout
+from .features import Fed, Prepared, direction_of, n_inputs, prepare, rollout
 from .model import crps, pool, resolve_precision, widen
 from .runs import Run, load_run, pick_device
 
 # %% auto #0
 __all__ = ['QUANTILES', 'GAP_EDGES', 'BAND_VARS', 'tile_origins', 'taper', 'gap_bin', 'tile_batch_size', 'accumulate_tiles',
-           'finish', 'run_spread', 'predict_residual', 'band_rows', 'BandReader', 'stream', 'product_fields',
-           'product_attrs', 'product_bands', 'product_skeleton', 'reconstruct', 'define_fields', 'reconstruct_to_file']
+           'finish', 'mode_key', 'run_spread', 'predict_residual', 'band_rows', 'BandReader', 'stream',
+           'product_fields', 'product_attrs', 'product_bands', 'product_skeleton', 'reconstruct', 'define_fields',
+           'reconstruct_to_file']
 
 # %% ../nbs/14_reconstruction.ipynb #5fba9b7a
 def tile_origins(n: int, size: int) -> list:
@@ -72,13 +73,13 @@ def _keys(ref, scales) -> list:
                else []))
 
 # %% ../nbs/14_reconstruction.ipynb #02dd2da4
-def _roll_group(run, cut, r, fed, loop, warmup, y_ref, key, carry, spread, scales):
+def _roll_group(run, cut, r, fed, loop, warmup, y_ref, key, carry, spread, scales, direction):
     "Yield (t, day statistics) for one tile group, its members pooled; carry its state on."
     models, gap = run.models, run.config.gap_inputs
     states, prevs = carry.get(key, ([None] * len(models), [None] * len(models)))
     since = (prevs[0] or Fed.start(r[:, 0])).since
-    gens = [rollout(m, cut, r, fed, loop, warmup, states=states[i], prev=prevs[i], gap=gap)
-            for i, m in enumerate(models)]
+    gens = [rollout(m, cut, r, fed, loop, warmup, states=states[i], prev=prevs[i], gap=gap,
+                    direction=direction) for i, m in enumerate(models)]
     for steps in zip(*gens):
         t = steps[0][0]
         mix = pool([s[1] for s in steps]) if len(steps) > 1 else steps[0][1]
@@ -91,17 +92,20 @@ def _roll_group(run, cut, r, fed, loop, warmup, y_ref, key, carry, spread, scale
 # %% ../nbs/14_reconstruction.ipynb #ffa67e52
 @torch.no_grad()
 def accumulate_tiles(run: Run, prep: Prepared, loop=None, tile_batch=None, device="cpu",
-                     ref=None, carry: dict | None = None, warmup=None, scales=None) -> dict:
+                     ref=None, carry: dict | None = None, warmup=None, scales=None,
+                     direction=None) -> dict:
     """Weighted sums over the tiles of `prep`: the weight `w` (H, W) and per day (T, H, W) the
     statistics of `_keys`. `carry` (a dict, updated) holds each tile group's state at the end
-    of the days seen: pass it to the next block of days to go on where this one stopped."""
+    of the days seen: pass it to the next block of days to go on where this one stopped.
+    `direction`: both or forward (default: the run's, `direction_of`)."""
     cfg, carry = run.config, {} if carry is None else carry
+    direction = direction_of(cfg, direction)
     loop, warmup = loop or cfg.loop, cfg.warmup if warmup is None else warmup
     (T, H, W), s = prep.resid.shape, cfg.scale
     tiles = [(y, x) for y in tile_origins(H, s) for x in tile_origins(W, s)
              if prep.land[y:y + s, x:x + s].any()]
     tb, keys = tile_batch or tile_batch_size(T, run), _keys(ref, scales)
-    spread = run_spread(run, loop, device) if scales is None else None
+    spread = run_spread(run, loop, direction, device) if scales is None else None
     wt = torch.from_numpy(taper(s)).to(device)
     w, acc = torch.zeros(H * W, device=device), torch.zeros(T, len(keys), H * W, device=device)
     resid, ref = np.nan_to_num(prep.resid), None if ref is None else np.nan_to_num(ref)
@@ -114,7 +118,7 @@ def accumulate_tiles(run: Run, prep: Prepared, loop=None, tile_batch=None, devic
                                          ).to(device)
         y_ref = None if ref is None else cut(ref).float()
         for t, day in _roll_group(run, cut(prep.feats), cut(resid), cut(prep.fed), loop,
-                                  warmup, y_ref, tuple(grp), carry, spread, scales):
+                                  warmup, y_ref, tuple(grp), carry, spread, scales, direction):
             acc[t].index_add_(1, at, (torch.stack(day, 1) * wt).transpose(0, 1)
                               .reshape(len(keys), -1))
     acc = acc.reshape(T, len(keys), H, W).cpu().numpy()
@@ -137,16 +141,21 @@ def finish(acc: dict, norm: dict, ref=None) -> dict:
     return {k: v.astype("float32") for k, v in res.items()}
 
 # %% ../nbs/14_reconstruction.ipynb #630dbcbe
-def run_spread(run: Run, loop: str, device="cpu"):
-    "The run's calibrated widening factor per gap bin for a loop mode (a tensor), or None."
-    table = (run.calibration or {}).get("scale", {}).get(loop)
+def mode_key(loop: str, direction: str | None) -> str:
+    "The name of a reconstruction mode: loop and direction (a run without look-ahead: forward)."
+    return f"{loop}/{direction or 'forward'}"
+
+def run_spread(run: Run, loop: str, direction: str | None, device="cpu"):
+    "The run's calibrated widening factor per gap bin for a mode (a tensor), or None."
+    table = (run.calibration or {}).get("scale", {}).get(mode_key(loop, direction))
     return None if table is None else torch.tensor(table, dtype=torch.float32, device=device)
 
 # %% ../nbs/14_reconstruction.ipynb #736e144a
 def predict_residual(run: Run, prep: Prepared, loop=None, tile_batch=None, device="cpu",
-                     ref=None) -> dict:
+                     ref=None, direction=None) -> dict:
     "The blended residual's mean, std, quantiles (T, H, W) over a prepared domain, in one pass."
-    return finish(accumulate_tiles(run, prep, loop, tile_batch, device, ref), prep.norm, ref)
+    return finish(accumulate_tiles(run, prep, loop, tile_batch, device, ref,
+                                   direction=direction), prep.norm, ref)
 
 # %% ../nbs/14_reconstruction.ipynb #7410cb13
 def band_rows(H: int, s: int, bands: range) -> tuple:
@@ -175,7 +184,7 @@ class BandReader:
 
 # %% ../nbs/14_reconstruction.ipynb #7ebefead
 def stream(cube, run: Run, feed="split", ref_role=None, loop=None, days=365, tile_batch=None,
-           device="cpu", scales=None, progress=True, bands=None):
+           device="cpu", scales=None, progress=True, bands=None, direction=None):
     """Yield (t0, t1, y0, band, prep, res) band by band, block by block: `band` the final rows of
     a band, `res` their statistics (`finish`), scored at `ref_role` days. Only `bands` (a range)
     when given; the band before them runs too, for the overlap it hands on (a halo)."""
@@ -194,7 +203,7 @@ def stream(cube, run: Run, feed="split", ref_role=None, loop=None, days=365, til
         prep = prepare(band, cfg, norm=run.norm, feed=feed, check=False)
         ref = None if ref_role is None else np.where(getattr(prep, ref_role), prep.resid, np.nan)
         acc = accumulate_tiles(run, prep, loop, tb, device, ref, carry.setdefault(y0, {}),
-                               max(0, cfg.warmup - t0), scales)
+                               max(0, cfg.warmup - t0), scales, direction)
         if j != js.start:
             for k, v in pending.items():
                 acc[k][..., :v.shape[-2], :] += v
@@ -241,7 +250,7 @@ def product_fields(band: xr.Dataset, prep: Prepared, res: dict, wbm: bool) -> di
     return f
 
 # %% ../nbs/14_reconstruction.ipynb #de8c2899
-def product_attrs(cube: xr.Dataset, run: Run, loop: str, feed: str) -> dict:
+def product_attrs(cube: xr.Dataset, run: Run, loop: str, feed: str, direction=None) -> dict:
     "The product's global attributes: what made it, from what, how (provenance)."
     cfg, now = run.config, f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%dT%H:%M:%SZ}"
     return dict(
@@ -249,10 +258,10 @@ def product_attrs(cube: xr.Dataset, run: Run, loop: str, feed: str) -> dict:
         institution="smap_hybrid", source=f"smap_hybrid {smap_hybrid.__version__}",
         model=f"{'WBM + ' if cfg.wbm else ''}MDN-ConvLSTM (hidden {list(cfg.hidden)}, "
               f"K={cfg.k}, {cfg.members} member{'s' if cfg.members > 1 else ''})",
-        loop_mode=loop, scale=cfg.scale, members=cfg.members,
+        loop_mode=loop, direction=direction or "forward", scale=cfg.scale, members=cfg.members,
         network_precision=resolve_precision(run.models[0].precision,
                                             next(run.models[0].parameters()).device),
-        spread_calibrated="no" if run_spread(run, loop) is None else "yes",
+        spread_calibrated="no" if run_spread(run, loop, direction) is None else "yes",
         observations_fed="all" if feed == "all" else "split (withheld days kept out)",
         split=cube.split.attrs.get("split_config", ""), config=json.dumps(run.summary["config"]),
         input_title=cube.attrs.get("title", ""), input_files=cube.attrs.get("input_files", ""),
@@ -261,14 +270,15 @@ def product_attrs(cube: xr.Dataset, run: Run, loop: str, feed: str) -> dict:
 
 # %% ../nbs/14_reconstruction.ipynb #fcd08231
 def product_bands(cube, run: Run, cfg: ReconstructConfig, device, progress=False, bands=None):
-    "Yield (t0, t1, y0, fields) of the product band by band; first the (loop, feed) used."
+    "Yield (t0, t1, y0, fields) of the product band by band; first the (loop, feed, direction)."
     loop = cfg.loop_mode or run.config.loop
     feed = "all" if cfg.all_observations else "split"
-    yield loop, feed
+    direction = direction_of(run.config, cfg.direction)
+    yield loop, feed, direction
     ref_role = None if feed == "all" else "scored"
     for t0, t1, y0, band, prep, res in stream(cube, run, feed, ref_role, loop, cfg.days,
                                               cfg.tile_batch, device, progress=progress,
-                                              bands=bands):
+                                              bands=bands, direction=direction):
         yield t0, t1, y0, product_fields(band, prep, res, run.config.wbm)
 
 # %% ../nbs/14_reconstruction.ipynb #f113ed85
@@ -288,7 +298,7 @@ def reconstruct(cube: xr.Dataset, run_dir, cfg: ReconstructConfig = ReconstructC
     device = pick_device(device)
     run = load_run(run_dir, device)
     bands = product_bands(cube, run, cfg, device, progress)
-    loop, feed = next(bands)
+    loop, feed, direction = next(bands)
     prod, shape = product_skeleton(cube), (cube.sizes["time"], cube.sizes["y"], cube.sizes["x"])
     for t0, t1, y0, fields in bands:
         for k, (v, a) in fields.items():
@@ -296,7 +306,7 @@ def reconstruct(cube: xr.Dataset, run_dir, cfg: ReconstructConfig = ReconstructC
                 fill = np.nan if v.dtype.kind == "f" else 0
                 prod[k] = (("time", "y", "x"), np.full(shape, fill, v.dtype), a)
             prod[k].values[t0:t1, y0:y0 + v.shape[1]] = v
-    prod.attrs = product_attrs(cube, run, loop, feed)
+    prod.attrs = product_attrs(cube, run, loop, feed, direction)
     return prod
 
 # %% ../nbs/14_reconstruction.ipynb #a19624ba
@@ -320,11 +330,11 @@ def reconstruct_to_file(cube: xr.Dataset, run_dir, path,
     H = cube.sizes["y"]
     r0, r1 = (0, H) if bands is None else band_rows(H, run.config.scale, bands)
     gen = product_bands(cube, run, cfg, device, progress, bands)
-    loop, feed = next(gen)
+    loop, feed, direction = next(gen)
     shape = (cube.sizes["time"], r1 - r0, cube.sizes["x"])
     with atomic_write(path) as tmp:
         head = product_skeleton(cube.isel(y=slice(r0, r1)))
-        write_cube(head.assign_attrs(product_attrs(cube, run, loop, feed)), tmp)
+        write_cube(head.assign_attrs(product_attrs(cube, run, loop, feed, direction)), tmp)
         with netCDF4.Dataset(tmp, "a") as nc:
             for i, (t0, t1, y0, fields) in enumerate(gen):
                 if i == 0:   # band-aligned chunks: a band writes whole chunks

@@ -10,23 +10,25 @@ import numpy as np
 import torch
 import xarray as xr
 
-from .reconstruct import GAP_EDGES, gap_bin, stream
+from .config import TrainConfig, from_dict
+from .features import direction_of
+from .reconstruct import GAP_EDGES, gap_bin, mode_key, stream
 from .runs import load_run, pick_device, read_summary, save_json
 
 # %% auto #0
-__all__ = ['SCALES', 'LEVELS', 'fit_spread']
+__all__ = ['SCALES', 'LEVELS', 'fit_spread', 'modes', 'calibrate_spread']
 
 # %% ../nbs/15_spread.ipynb #8c8b5cc3
 SCALES = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2, 1.3, 1.45, 1.6, 1.8, 2.0,
           2.3, 2.6, 3.0)
 LEVELS = (0.5, 0.8, 0.9, 0.95)
 
-def _coverage_counts(cube, run, loop, days, tile_batch, device, progress):
+def _coverage_counts(cube, run, loop, direction, days, tile_batch, device, progress):
     "(inside (bins, scales, levels), n (bins)): interval hits on the validation days."
     nb, ns = len(GAP_EDGES), len(SCALES)
     inside, n = np.zeros((nb, ns, len(LEVELS))), np.zeros(nb)
     for *_, res in stream(cube, run, "split", "valid", loop, days, tile_batch, device, SCALES,
-                          progress):
+                          progress, direction=direction):
         ok = np.isfinite(res["since"])
         b = gap_bin(torch.from_numpy(res["since"][ok])).numpy()
         pits = np.stack([res[f"pit_s{i}"][ok] for i in range(ns)], 1)        # (N, scales)
@@ -36,13 +38,14 @@ def _coverage_counts(cube, run, loop, days, tile_batch, device, progress):
     return inside, n
 
 # %% ../nbs/15_spread.ipynb #f53e21f4
-def fit_spread(cube: xr.Dataset, run_dir, loop=None, device="auto", days=120, tile_batch=None,
-               progress=True) -> dict:
-    "Choose the run's widening factor per gap bin on the validation days; store it in run.json."
+def fit_spread(cube: xr.Dataset, run_dir, loop=None, direction=None, device="auto", days=120,
+               tile_batch=None, progress=True) -> dict:
+    "Choose a mode's widening factor per gap bin on the validation days; store it in run.json."
     device = pick_device(device)
     run = load_run(run_dir, device)
-    loop = loop or run.config.loop
-    inside, n = _coverage_counts(cube, run, loop, days, tile_batch, device, progress)
+    loop, direction = loop or run.config.loop, direction_of(run.config, direction)
+    key = mode_key(loop, direction)
+    inside, n = _coverage_counts(cube, run, loop, direction, days, tile_batch, device, progress)
     if n.sum() == 0:
         raise ValueError(f"{run_dir}: the cube has no validation days to calibrate the spread on")
     target = np.array(LEVELS)
@@ -53,8 +56,21 @@ def fit_spread(cube: xr.Dataset, run_dir, loop=None, device="auto", days=120, ti
     summary = read_summary(run_dir)
     cal = summary.get("calibration") or dict(scale={}, report={})
     cal.update(gap_edges=list(GAP_EDGES), levels=list(LEVELS))
-    cal["scale"][loop] = [float(SCALES[i]) for i in choice]
-    cal["report"][loop] = dict(n=n.astype(int).tolist(), coverage_before=cov(
+    cal["scale"][key] = [float(SCALES[i]) for i in choice]
+    cal["report"][key] = dict(n=n.astype(int).tolist(), coverage_before=cov(
         np.full(len(n), SCALES.index(1.0))), coverage_after=cov(choice))
     save_json({**summary, "calibration": cal}, Path(run_dir) / "run.json")
     return cal
+
+# %% ../nbs/15_spread.ipynb #d78e0db1
+def modes(cfg: TrainConfig) -> list:
+    "The (loop, direction) modes a run serves: its loop, both directions with look-ahead."
+    return [(cfg.loop, d) for d in (("both", "forward") if cfg.look_ahead else (None,))]
+
+def calibrate_spread(cube: xr.Dataset, run_dir, device="auto", progress=True) -> dict:
+    "Calibrate every mode of a run that is not calibrated yet (rerun: nothing to do)."
+    for loop, direction in modes(from_dict(TrainConfig, read_summary(run_dir)["config"])):
+        done = (read_summary(run_dir).get("calibration") or {}).get("scale", {})
+        if mode_key(loop, direction) not in done:
+            fit_spread(cube, run_dir, loop, direction, device, progress=progress)
+    return read_summary(run_dir)["calibration"]

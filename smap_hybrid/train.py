@@ -4,6 +4,7 @@
 
 # %% ../nbs/13_training.ipynb #441ee4d5
 from __future__ import annotations
+import copy
 import dataclasses
 import math
 import os
@@ -20,12 +21,13 @@ from tqdm.auto import tqdm
 
 from .config import TrainConfig
 from .features import (DYNAMIC, STATIC, PatchSampler, Prepared, batch_arrays,
-                                  prepare, rollout)
+                                  direction_of, prepare, rollout)
 from .model import Mixture, mixture_nll
 from .runs import build_model, member_dir, pick_device, save, save_csv, write_run
 
 # %% auto #0
-__all__ = ['Sequence', 'batch_loss', 'distributed', 'NonFiniteLoss', 'diagnose', 'train_member', 'validation_patches', 'train']
+__all__ = ['Sequence', 'batch_loss', 'distributed', 'NonFiniteLoss', 'diagnose', 'WeightAverage', 'train_member',
+           'validation_patches', 'train']
 
 # %% ../nbs/13_training.ipynb #d7190038
 class Sequence(torch.nn.Module):
@@ -34,18 +36,28 @@ class Sequence(torch.nn.Module):
         super().__init__()
         self.net, self.gap = net, gap
 
-    def forward(self, feats, resid, fed, loop="closed", warmup=0, p_replace=0.0, generator=None):
+    def forward(self, feats, resid, fed, loop="closed", warmup=0, p_replace=0.0, generator=None,
+                direction=None, hide=None):
         mixes = [mix for _, mix, _, _ in rollout(self.net, feats, resid, fed, loop, warmup,
-                                                 p_replace, generator, gap=self.gap)]
+                                                 p_replace, generator, gap=self.gap,
+                                                 direction=direction, hide=hide)]
         return tuple(torch.stack([getattr(m, a) for m in mixes], 1)
                      for a in ("logw", "mu", "sigma"))
 
 # %% ../nbs/13_training.ipynb #59f22fbd
 def batch_loss(seq, b: dict, cfg: TrainConfig, device, p_replace=0.0, gen=None, on="target"):
-    "Masked NLL of a batch at its training targets (on='target') or validation days."
+    """Masked NLL of a batch at its training targets (on='target') or validation days. With
+    look-ahead, the training targets are a `holdout` share of the fed days, hidden from every
+    input, and a `forward_share` of the batches run forward."""
     b = {k: v.to(device, non_blocking=True) for k, v in b.items()}
-    y = torch.where(b[on], b["resid"], torch.full_like(b["resid"], float("nan")))
-    mix = Mixture(*seq(b["feats"], b["resid"], b["fed"], cfg.loop, cfg.warmup, p_replace, gen))
+    mask, hide, direction = b[on], None, direction_of(cfg)
+    if on == "target" and cfg.look_ahead:
+        draw = lambda *shape: torch.rand(shape, generator=gen, device=device)
+        hide = mask = b["target"] & (draw(*b["target"].shape) < cfg.holdout)
+        direction = "forward" if float(draw(1)) < cfg.forward_share else "both"
+    y = torch.where(mask, b["resid"], torch.full_like(b["resid"], float("nan")))
+    mix = Mixture(*seq(b["feats"], b["resid"], b["fed"], cfg.loop, cfg.warmup, p_replace, gen,
+                       direction, hide))
     return mixture_nll(mix, y)
 
 # %% ../nbs/13_training.ipynb #dd53068f
@@ -98,8 +110,23 @@ def diagnose(prep: Prepared, patches, cfg: TrainConfig, model) -> str:
             + (f"; non-finite weights: {w[:5]}" if w else "; weights finite")
             + f"; largest |input| {float(b['feats'].abs().max()):.3g}")
 
+# %% ../nbs/13_training.ipynb #245be339
+class WeightAverage:
+    "A moving average of a model's weights (Polyak & Juditsky 1992); `decay` 0: a plain copy."
+    def __init__(self, model, decay: float):
+        self.decay, self.n = decay, 0
+        self.model = copy.deepcopy(model).requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model):
+        "After an optimiser step: the average moves towards the weights (warm start: 1, 2/11...)."
+        self.n += 1
+        d = min(self.decay, self.n / (self.n + 9))
+        for a, p in zip(self.model.parameters(), model.parameters()):
+            a.lerp_(p, 1.0 - d)
+
 # %% ../nbs/13_training.ipynb #68524982
-def _resume(ck_path, cfg, model, opt, device, progress):
+def _resume(ck_path, cfg, model, opt, device, progress, avg):
     "The training state: fresh, or from the checkpoint (same run; device, precision may differ)."
     state = dict(epoch=0, history=[], best_val=math.inf, best_state=None, bad_epochs=0,
                  done=False)
@@ -113,13 +140,16 @@ def _resume(ck_path, cfg, model, opt, device, progress):
                          f"(differs in {diff}): use a new run folder")
     model.load_state_dict(ck["model"])
     opt.load_state_dict(ck["opt"])
+    avg.model.load_state_dict(ck["average"]["weights"])
+    avg.n = ck["average"]["n"]
     if progress:
         print(f"resuming {ck_path.parent.parent} ({ck_path.parent.name}) after epoch "
               f"{ck['state']['epoch']}")
     return ck["state"]
 
 # %% ../nbs/13_training.ipynb #c28e6e12
-def _epoch(seq, model, opt, sampler, build, cfg, device, ep, rank, world, pool, progress):
+def _epoch(seq, model, opt, avg, sampler, build, cfg, device, ep, rank, world, pool,
+           progress):
     "One epoch of training batches: (mean training NLL, scheduled-sampling rate, days)."
     rng = np.random.default_rng([cfg.seed, ep] + ([rank] if world > 1 else []))
     gen = torch.Generator(device=device).manual_seed(cfg.seed * 100003 + ep + 7919 * rank)
@@ -141,6 +171,7 @@ def _epoch(seq, model, opt, sampler, build, cfg, device, ep, rank, world, pool, 
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
         opt.step()
+        avg.update(model)
         losses.append(loss.item())
     return float(np.mean(losses)), p_rep, L
 
@@ -177,11 +208,12 @@ def train_member(prep: Prepared, cfg: TrainConfig, out, val_patches, progress=Tr
     torch.manual_seed(cfg.seed)
     model = build_model(cfg).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    state = _resume(out / "checkpoint.pt", cfg, model, opt, device, progress)
-    seq = plain = Sequence(model, cfg.gap_inputs)
+    avg = WeightAverage(model, cfg.average)        # what is validated and kept
+    state = _resume(out / "checkpoint.pt", cfg, model, opt, device, progress, avg)
+    seq, plain = Sequence(model, cfg.gap_inputs), Sequence(avg.model, cfg.gap_inputs)
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel
-        seq = DistributedDataParallel(plain, device_ids=[device.index] if device.type == "cuda"
+        seq = DistributedDataParallel(seq, device_ids=[device.index] if device.type == "cuda"
                                       else None)
     pin = device.type == "cuda"
     build = lambda p, c=cfg: {k: v.pin_memory() if pin else v
@@ -192,12 +224,12 @@ def train_member(prep: Prepared, cfg: TrainConfig, out, val_patches, progress=Tr
         while not state["done"] and state["epoch"] < cfg.epochs:
             ep, t0 = state["epoch"], time.perf_counter()
             try:
-                train_nll, p_rep, L = _epoch(seq, model, opt, sampler, build, cfg, device, ep,
-                                          rank, world, pool, progress)
+                train_nll, p_rep, L = _epoch(seq, model, opt, avg, sampler, build, cfg, device,
+                                             ep, rank, world, pool, progress)
             except NonFiniteLoss as e:
                 raise NonFiniteLoss(f"{e}; {diagnose(prep, e.patches, cfg, model)}; checkpoint "
                                     f"left as it was (epoch {ep})", e.patches) from None
-            _record(state, model, ep, train_nll, _validate(plain, val, cfg, device), p_rep,
+            _record(state, avg.model, ep, train_nll, _validate(plain, val, cfg, device), p_rep,
                     time.perf_counter() - t0, cfg.patience, L)
             if progress:
                 h = state["history"][-1]
@@ -205,9 +237,10 @@ def train_member(prep: Prepared, cfg: TrainConfig, out, val_patches, progress=Tr
                       f"{h['val_nll']:+.4f}  p_replace {p_rep:.2f}  {L} days  {h['seconds']:.1f} s")
             if rank == 0:
                 save(dict(config=asdict(cfg), model=model.state_dict(), opt=opt.state_dict(),
-                          state=state), out / "checkpoint.pt")
+                          average=dict(weights=avg.model.state_dict(), n=avg.n), state=state),
+                     out / "checkpoint.pt")
     if rank == 0:
-        save(state["best_state"] or model.state_dict(), out / "model.pt")
+        save(state["best_state"] or avg.model.state_dict(), out / "model.pt")
         save_csv(pd.DataFrame(state["history"]), out / "history.csv")
     return dict(seed=cfg.seed, epochs=state["epoch"], best_val_nll=state["best_val"],
                 history=state["history"], world_size=world)

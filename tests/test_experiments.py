@@ -48,7 +48,7 @@ def test_batch_records_a_failure_goes_on_and_skips_done_runs(user_cube, tmp_path
     ).exists()  # the executed notebook, kept
     failed = json.loads((runs / "hybrid_16px_sideways_seed0" / "failed.json").read_text())
     assert (
-        "loop must be 'closed' or 'open'" in failed["error"]
+        "loop must be one of closed, open" in failed["error"]
         and failed["params"]["loop"] == "sideways"
     )
     assert pd.read_csv(tmp_path / "failures.csv").run.tolist() == ["hybrid_16px_sideways_seed0"]

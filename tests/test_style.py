@@ -36,3 +36,16 @@ def test_modules_stay_small():
         if f.name != "_modidx.py"
     }
     assert max(sizes.values()) <= 350, sizes
+
+
+def test_reduced_precision_enters_in_one_place():
+    "bf16 autocast is entered by the network's body alone (chapter 10): no statistic runs in it."
+    uses = {
+        f"{f.name}:{i + 1}"
+        for f in (ROOT / "smap_hybrid").glob("*.py")
+        if f.name != "_modidx.py"
+        for i, line in enumerate(f.read_text().splitlines())
+        if "torch.autocast(" in line or "autocast_for(" in line and "def " not in line
+    }
+    assert {u.split(":")[0] for u in uses} == {"model.py"}, uses
+    assert len(uses) == 4, uses  # autocast_for's autocast, the head's exit, forward, step
