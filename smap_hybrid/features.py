@@ -55,6 +55,11 @@ class Prepared:
             "feats", "resid", "fed", "target", "valid", "scored", "land", "base")},
             domain=(n, self.domain[1]))
 
+    def days(self, sl: slice):
+        "The days `sl` (a block, or the days after it read for its look-ahead)."
+        return dataclasses.replace(self, **{k: getattr(self, k)[sl] for k in (
+            "feats", "resid", "fed", "target", "valid", "scored", "base")})
+
 # %% ../nbs/11_features.ipynb #f5d4e989
 def _baseline(cube, cfg, target, land) -> np.ndarray:
     "What the residual is added to: the WBM, or each pixel's mean over its training targets."
@@ -210,29 +215,32 @@ class Fed:
 # %% ../nbs/11_features.ipynb #c09eba8d
 def ahead(resid: torch.Tensor, usable: torch.Tensor, absent: float = 365.0) -> torch.Tensor:
     """The look-ahead channels (B, L, 2, H, W) of resid (B, L, H, W) and usable (B, L, H, W):
-    per day, the days until the next usable value after it (log-scaled) and that value."""
+    per day, the days until the next usable value after it (log-scaled) and that value; none
+    within `absent` days reads as none at all (`absent` days, value 0)."""
     days, val = torch.empty_like(resid), torch.empty_like(resid)
     d, v = torch.full_like(resid[:, 0], absent), torch.zeros_like(resid[:, 0])
     for t in range(resid.shape[1] - 1, -1, -1):
         days[:, t], val[:, t] = d, v
         d = torch.where(usable[:, t], 1.0, (d + 1).clamp(max=absent))
-        v = torch.where(usable[:, t], resid[:, t], v)
+        v = torch.where(usable[:, t], resid[:, t], torch.where(d < absent, v, 0.0))
     return torch.stack([torch.log1p(days) / np.log(366.0), val], 2)
 
 # %% ../nbs/11_features.ipynb #fb7c9188
 def rollout(model, feats, resid, fed, loop="closed", warmup=0, p_replace=0.0, generator=None,
             states=None, prev: Fed | None = None, gap: bool = True, direction: str | None = None,
-            hide=None):
+            hide=None, later=None):
     """Run `model` day by day over feats (B, L, C, H, W), resid (B, L, H, W) (finite) and fed
     (B, L, H, W) (may be fed). `direction`: None for a run without look-ahead, else both or
-    forward; `hide` (B, L, H, W): days kept out of every input. Yields (t, Mixture, states, Fed)
-    after each day."""
+    forward; `hide` (B, L, H, W): days kept out of every input; `later`: (resid, fed) of the
+    days after these, for the look-ahead only. Yields (t, Mixture, states, Fed) after each day."""
     prev = prev or Fed.start(feats[:, 0, 0])
     fed = fed if hide is None else fed & ~hide
     if loop == "open":
         fed = fed & (torch.arange(fed.shape[1], device=fed.device) < warmup)[:, None, None]
-    look = None if direction is None else ahead(resid, fed if direction == "both"
-                                                else torch.zeros_like(fed))
+    r_all, u_all = resid, fed if direction == "both" else torch.zeros_like(fed)
+    if later is not None and direction == "both" and loop != "open":
+        r_all, u_all = torch.cat([resid, later[0]], 1), torch.cat([u_all, later[1]], 1)
+    look = None if direction is None else ahead(r_all, u_all)[:, :feats.shape[1]]
     for t in range(feats.shape[1]):
         x = torch.cat(prev.channels(gap) + ([] if look is None else [look[:, t]]) + [feats[:, t]],
                       1)

@@ -21,10 +21,10 @@ from .model import crps, pool, resolve_precision, widen
 from .runs import Run, load_run, pick_device
 
 # %% auto #0
-__all__ = ['QUANTILES', 'GAP_EDGES', 'BAND_VARS', 'tile_origins', 'taper', 'gap_bin', 'tile_batch_size', 'accumulate_tiles',
-           'finish', 'mode_key', 'run_spread', 'predict_residual', 'band_rows', 'BandReader', 'stream',
-           'product_fields', 'product_attrs', 'product_bands', 'product_skeleton', 'reconstruct', 'define_fields',
-           'reconstruct_to_file']
+__all__ = ['QUANTILES', 'GAP_EDGES', 'BAND_VARS', 'LOOK_AHEAD', 'tile_origins', 'taper', 'gap_bin', 'tile_batch_size',
+           'accumulate_tiles', 'finish', 'mode_key', 'run_spread', 'predict_residual', 'band_rows', 'BandReader',
+           'stream', 'product_fields', 'product_attrs', 'product_bands', 'product_skeleton', 'reconstruct',
+           'define_fields', 'reconstruct_to_file']
 
 # %% ../nbs/14_reconstruction.ipynb #5fba9b7a
 def tile_origins(n: int, size: int) -> list:
@@ -73,13 +73,14 @@ def _keys(ref, scales) -> list:
                else []))
 
 # %% ../nbs/14_reconstruction.ipynb #02dd2da4
-def _roll_group(run, cut, r, fed, loop, warmup, y_ref, key, carry, spread, scales, direction):
+def _roll_group(run, cut, r, fed, loop, warmup, y_ref, key, carry, spread, scales, direction,
+                later):
     "Yield (t, day statistics) for one tile group, its members pooled; carry its state on."
     models, gap = run.models, run.config.gap_inputs
     states, prevs = carry.get(key, ([None] * len(models), [None] * len(models)))
     since = (prevs[0] or Fed.start(r[:, 0])).since
     gens = [rollout(m, cut, r, fed, loop, warmup, states=states[i], prev=prevs[i], gap=gap,
-                    direction=direction) for i, m in enumerate(models)]
+                    direction=direction, later=later) for i, m in enumerate(models)]
     for steps in zip(*gens):
         t = steps[0][0]
         mix = pool([s[1] for s in steps]) if len(steps) > 1 else steps[0][1]
@@ -93,11 +94,12 @@ def _roll_group(run, cut, r, fed, loop, warmup, y_ref, key, carry, spread, scale
 @torch.no_grad()
 def accumulate_tiles(run: Run, prep: Prepared, loop=None, tile_batch=None, device="cpu",
                      ref=None, carry: dict | None = None, warmup=None, scales=None,
-                     direction=None) -> dict:
+                     direction=None, later: Prepared | None = None) -> dict:
     """Weighted sums over the tiles of `prep`: the weight `w` (H, W) and per day (T, H, W) the
     statistics of `_keys`. `carry` (a dict, updated) holds each tile group's state at the end
     of the days seen: pass it to the next block of days to go on where this one stopped.
-    `direction`: both or forward (default: the run's, `direction_of`)."""
+    `direction`: both or forward (default: the run's, `direction_of`); `later`: the days after
+    `prep`'s, read for the look-ahead only."""
     cfg, carry = run.config, {} if carry is None else carry
     direction = direction_of(cfg, direction)
     loop, warmup = loop or cfg.loop, cfg.warmup if warmup is None else warmup
@@ -117,8 +119,10 @@ def accumulate_tiles(run: Run, prep: Prepared, loop=None, tile_batch=None, devic
         cut = lambda a: torch.from_numpy(np.stack([a[..., y:y + s, x:x + s] for y, x in grp])
                                          ).to(device)
         y_ref = None if ref is None else cut(ref).float()
+        more = None if later is None else (cut(np.nan_to_num(later.resid)), cut(later.fed))
         for t, day in _roll_group(run, cut(prep.feats), cut(resid), cut(prep.fed), loop,
-                                  warmup, y_ref, tuple(grp), carry, spread, scales, direction):
+                                  warmup, y_ref, tuple(grp), carry, spread, scales, direction,
+                                  more):
             acc[t].index_add_(1, at, (torch.stack(day, 1) * wt).transpose(0, 1)
                               .reshape(len(keys), -1))
     acc = acc.reshape(T, len(keys), H, W).cpu().numpy()
@@ -165,6 +169,7 @@ def band_rows(H: int, s: int, bands: range) -> tuple:
 
 # %% ../nbs/14_reconstruction.ipynb #5d5b2231
 BAND_VARS = ("sm", "precip", "pet", "split", "land", "wbm", "wbm_theta_min", "wbm_theta_range")
+LOOK_AHEAD = 365   # days read past a block for its look-ahead: as far as `ahead` looks
 
 class BandReader:
     "Rows of a cube's block of days, read from a lazy cube a slab of dask-chunk rows at a time."
@@ -187,8 +192,10 @@ def stream(cube, run: Run, feed="split", ref_role=None, loop=None, days=365, til
            device="cpu", scales=None, progress=True, bands=None, direction=None):
     """Yield (t0, t1, y0, band, prep, res) band by band, block by block: `band` the final rows of
     a band, `res` their statistics (`finish`), scored at `ref_role` days. Only `bands` (a range)
-    when given; the band before them runs too, for the overlap it hands on (a halo)."""
+    when given; the band before them runs too, for the overlap it hands on (a halo). Filling
+    from both sides, `LOOK_AHEAD` days after each block are read for its look-ahead."""
     cfg, s = run.config, run.config.scale
+    extra = LOOK_AHEAD if direction_of(cfg, direction) == "both" else 0
     cube = check_cube(cube, ("sm", "precip", "pet", "split"))
     T, H = cube.sizes["time"], cube.sizes["y"]
     starts, step = tile_origins(max(H, s), s), days if cfg.wbm else T
@@ -199,11 +206,13 @@ def stream(cube, run: Run, feed="split", ref_role=None, loop=None, days=365, til
     work = [(t0, j) for t0 in range(0, T, step) for j in js]
     for t0, j in tqdm(work, desc="band x block", leave=False, disable=None if progress else True):
         y0, t1 = starts[j], min(t0 + step, T)
-        band = reader.band(t0, t1, y0, y0 + s)
-        prep = prepare(band, cfg, norm=run.norm, feed=feed, check=False)
+        band = reader.band(t0, min(t1 + extra, T), y0, y0 + s)
+        full = prepare(band, cfg, norm=run.norm, feed=feed, check=False)
+        prep, band = full.days(slice(0, t1 - t0)), band.isel(time=slice(0, t1 - t0))
         ref = None if ref_role is None else np.where(getattr(prep, ref_role), prep.resid, np.nan)
         acc = accumulate_tiles(run, prep, loop, tb, device, ref, carry.setdefault(y0, {}),
-                               max(0, cfg.warmup - t0), scales, direction)
+                               max(0, cfg.warmup - t0), scales, direction,
+                               full.days(slice(t1 - t0, None)))
         if j != js.start:
             for k, v in pending.items():
                 acc[k][..., :v.shape[-2], :] += v

@@ -45,12 +45,13 @@ class Sequence(torch.nn.Module):
                      for a in ("logw", "mu", "sigma"))
 
 # %% ../nbs/13_training.ipynb #59f22fbd
-def batch_loss(seq, b: dict, cfg: TrainConfig, device, p_replace=0.0, gen=None, on="target"):
+def batch_loss(seq, b: dict, cfg: TrainConfig, device, p_replace=0.0, gen=None, on="target",
+               direction=None):
     """Masked NLL of a batch at its training targets (on='target') or validation days. With
     look-ahead, the training targets are a `holdout` share of the fed days, hidden from every
     input, and a `forward_share` of the batches run forward."""
     b = {k: v.to(device, non_blocking=True) for k, v in b.items()}
-    mask, hide, direction = b[on], None, direction_of(cfg)
+    mask, hide, direction = b[on], None, direction_of(cfg, direction)
     if on == "target" and cfg.look_ahead:
         draw = lambda *shape: torch.rand(shape, generator=gen, device=device)
         hide = mask = b["target"] & (draw(*b["target"].shape) < cfg.holdout)
@@ -177,10 +178,12 @@ def _epoch(seq, model, opt, avg, sampler, build, cfg, device, ep, rank, world, p
 
 # %% ../nbs/13_training.ipynb #d1d28a0d
 def _validate(plain, val, cfg, device) -> float:
-    "Mean validation NLL over the fixed validation batches."
+    "Mean validation NLL over the fixed validation batches, in every direction the run serves."
     plain.eval()
+    ways = ("both", "forward") if cfg.look_ahead else (None,)
     with torch.no_grad():
-        return float(np.mean([batch_loss(plain, b, cfg, device, on="valid").item() for b in val]))
+        return float(np.mean([batch_loss(plain, b, cfg, device, on="valid", direction=d).item()
+                              for b in val for d in ways]))
 
 # %% ../nbs/13_training.ipynb #1a2d5d8e
 def _record(state, model, ep, train_nll, val, p_rep, seconds, patience, seq_len):

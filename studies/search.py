@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-# rounds 1-3 ran with the defaults of that time, written out here so that they rerun the same
+# rounds 1-3 ran with the defaults of that time, written out here so that they rerun the same;
+# rounds 1-4 ran with early stopping on the validation NLL of the `both` direction alone
 EARLIER = dict(scale=16, epochs=20, batches_per_epoch=8, patience=4, forward_share=0.25)
 GRID = {
     "landed (forward only)": dict(look_ahead=False),
