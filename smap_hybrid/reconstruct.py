@@ -22,9 +22,8 @@ from .runs import Run, load_run, pick_device
 
 # %% auto #0
 __all__ = ['QUANTILES', 'GAP_EDGES', 'BAND_VARS', 'LOOK_AHEAD', 'tile_origins', 'taper', 'gap_bin', 'tile_batch_size',
-           'accumulate_tiles', 'finish', 'mode_key', 'run_spread', 'predict_residual', 'band_rows', 'BandReader',
-           'stream', 'product_fields', 'product_attrs', 'product_bands', 'product_skeleton', 'reconstruct',
-           'define_fields', 'reconstruct_to_file']
+           'accumulate_tiles', 'finish', 'predict_residual', 'band_rows', 'BandReader', 'stream', 'product_fields',
+           'product_attrs', 'product_bands', 'product_skeleton', 'reconstruct', 'define_fields', 'reconstruct_to_file']
 
 # %% ../nbs/14_reconstruction.ipynb #5fba9b7a
 def tile_origins(n: int, size: int) -> list:
@@ -58,19 +57,17 @@ def tile_batch_size(days: int, run: Run) -> int:
 # %% ../nbs/14_reconstruction.ipynb #61dd347b
 def _day_stats(mix, y, since, scales) -> list:
     "One day's per-pixel statistics of a tile group's mixture (float32), in `_keys` order."
+    if scales is not None:        # the spread calibration: PIT at every widening, in one pass
+        return [since.float(), *widen(mix, scales).cdf(y).float()]
     m = mix.mean().float()
     out = [m, mix.var().float() + m ** 2, *mix.quantile(QUANTILES).float()]
-    if y is not None:
-        out += [mix.cdf(y).float(), crps(mix, y).float()]
-    if scales is not None:
-        out += [since.float()] + [widen(mix, s).cdf(y).float() for s in scales]
-    return out
+    return out + ([] if y is None else [mix.cdf(y).float(), crps(mix, y).float()])
 
 # %% ../nbs/14_reconstruction.ipynb #6e06dc82
 def _keys(ref, scales) -> list:
-    return (["m", "m2", "q05", "q95"] + (["pit", "crps"] if ref is not None else [])
-            + (["since"] + [f"pit_s{i}" for i in range(len(scales))] if scales is not None
-               else []))
+    if scales is not None:
+        return ["since"] + [f"pit_s{i}" for i in range(len(scales))]
+    return ["m", "m2", "q05", "q95"] + (["pit", "crps"] if ref is not None else [])
 
 # %% ../nbs/14_reconstruction.ipynb #02dd2da4
 def _roll_group(run, cut, r, fed, loop, warmup, y_ref, key, carry, spread, scales, direction,
@@ -107,7 +104,9 @@ def accumulate_tiles(run: Run, prep: Prepared, loop=None, tile_batch=None, devic
     tiles = [(y, x) for y in tile_origins(H, s) for x in tile_origins(W, s)
              if prep.land[y:y + s, x:x + s].any()]
     tb, keys = tile_batch or tile_batch_size(T, run), _keys(ref, scales)
-    spread = run_spread(run, loop, direction, device) if scales is None else None
+    if scales is not None:           # widening factors along a leading axis (S, tiles, y, x)
+        scales = torch.tensor(scales, dtype=torch.float32, device=device).view(-1, 1, 1, 1)
+    spread = run.spread(loop, direction, device) if scales is None else None
     wt = torch.from_numpy(taper(s)).to(device)
     w, acc = torch.zeros(H * W, device=device), torch.zeros(T, len(keys), H * W, device=device)
     resid, ref = np.nan_to_num(prep.resid), None if ref is None else np.nan_to_num(ref)
@@ -134,25 +133,14 @@ def finish(acc: dict, norm: dict, ref=None) -> dict:
     with np.errstate(invalid="ignore", divide="ignore"):
         out = {k: v / acc["w"] for k, v in acc.items() if k != "w"}
     a, b = norm["r_std"], norm["r_mean"]
-    res = dict(mean=out["m"] * a + b, std=np.sqrt(np.maximum(out["m2"] - out["m"] ** 2, 0)) * a,
-               q05=out["q05"] * a + b, q95=out["q95"] * a + b)
-    if ref is not None:
-        scored = np.isfinite(ref)
-        res.update(pit=np.where(scored, np.clip(out["pit"], 0, 1), np.nan),
-                   crps=np.where(scored, out["crps"] * a, np.nan))
-        extra = [k for k in out if k == "since" or k.startswith("pit_s")]
-        res.update({k: np.where(scored, out[k], np.nan) for k in extra})
+    res = {} if "m" not in out else dict(
+        mean=out["m"] * a + b, std=np.sqrt(np.maximum(out["m2"] - out["m"] ** 2, 0)) * a,
+        q05=out["q05"] * a + b, q95=out["q95"] * a + b)
+    if ref is not None:                  # PIT, CRPS (m3/m3), calibration sums: on `ref` days
+        scored, per = np.isfinite(ref), dict(pit=lambda v: np.clip(v, 0, 1), crps=lambda v: v * a)
+        res.update({k: np.where(scored, per.get(k, lambda v: v)(v), np.nan)
+                    for k, v in out.items() if k not in ("m", "m2", "q05", "q95")})
     return {k: v.astype("float32") for k, v in res.items()}
-
-# %% ../nbs/14_reconstruction.ipynb #630dbcbe
-def mode_key(loop: str, direction: str | None) -> str:
-    "The name of a reconstruction mode: loop and direction (a run without look-ahead: forward)."
-    return f"{loop}/{direction or 'forward'}"
-
-def run_spread(run: Run, loop: str, direction: str | None, device="cpu"):
-    "The run's calibrated widening factor per gap bin for a mode (a tensor), or None."
-    table = (run.calibration or {}).get("scale", {}).get(mode_key(loop, direction))
-    return None if table is None else torch.tensor(table, dtype=torch.float32, device=device)
 
 # %% ../nbs/14_reconstruction.ipynb #736e144a
 def predict_residual(run: Run, prep: Prepared, loop=None, tile_batch=None, device="cpu",
@@ -270,7 +258,7 @@ def product_attrs(cube: xr.Dataset, run: Run, loop: str, feed: str, direction=No
         loop_mode=loop, direction=direction or "forward", scale=cfg.scale, members=cfg.members,
         network_precision=resolve_precision(run.models[0].precision,
                                             next(run.models[0].parameters()).device),
-        spread_calibrated="no" if run_spread(run, loop, direction) is None else "yes",
+        spread_calibrated="no" if run.spread(loop, direction) is None else "yes",
         observations_fed="all" if feed == "all" else "split (withheld days kept out)",
         split=cube.split.attrs.get("split_config", ""), config=json.dumps(run.summary["config"]),
         input_title=cube.attrs.get("title", ""), input_files=cube.attrs.get("input_files", ""),

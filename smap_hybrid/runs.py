@@ -19,8 +19,8 @@ from .features import n_inputs
 from .model import MDNConvLSTM
 
 # %% auto #0
-__all__ = ['pick_device', 'build_model', 'save', 'save_json', 'save_csv', 'member_dir', 'Run', 'read_summary', 'load_run',
-           'write_run']
+__all__ = ['pick_device', 'build_model', 'save', 'save_json', 'save_csv', 'member_dir', 'mode_key', 'Run', 'read_summary',
+           'load_run', 'write_run']
 
 # %% ../nbs/12_runs.ipynb #ecb8cb01
 def pick_device(name="auto") -> torch.device:
@@ -60,10 +60,15 @@ def save_csv(df: pd.DataFrame, path) -> Path:
 def member_dir(run_dir, i: int) -> Path:
     return Path(run_dir) / f"member_{i}"
 
+# %% ../nbs/12_runs.ipynb #5615db01
+def mode_key(loop: str, direction: str | None) -> str:
+    "The name of a reconstruction mode: loop and direction (a run without look-ahead: forward)."
+    return f"{loop}/{direction or 'forward'}"
+
 # %% ../nbs/12_runs.ipynb #78f3b7c1
 @dataclass
 class Run:
-    "A trained run: its configuration, normalisation, ensemble and summary."
+    "A trained run: its configuration, normalisation, ensemble, summary and calibrated spread."
     config: TrainConfig
     norm: dict
     models: list            # one MDNConvLSTM per member, in eval mode
@@ -72,6 +77,11 @@ class Run:
     @property
     def calibration(self):
         return self.summary.get("calibration")
+
+    def spread(self, loop: str, direction: str | None, device="cpu"):
+        "The calibrated widening factor per gap bin of a mode (a tensor), or None."
+        table = (self.calibration or {}).get("scale", {}).get(mode_key(loop, direction))
+        return None if table is None else torch.tensor(table, dtype=torch.float32, device=device)
 
 # %% ../nbs/12_runs.ipynb #0d80a50d
 def read_summary(run_dir) -> dict:

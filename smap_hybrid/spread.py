@@ -12,8 +12,8 @@ import xarray as xr
 
 from .config import TrainConfig, from_dict
 from .features import direction_of
-from .reconstruct import GAP_EDGES, gap_bin, mode_key, stream
-from .runs import load_run, pick_device, read_summary, save_json
+from .reconstruct import GAP_EDGES, gap_bin, stream
+from .runs import load_run, mode_key, pick_device, read_summary, save_json
 
 # %% auto #0
 __all__ = ['SCALES', 'LEVELS', 'fit_spread', 'modes', 'calibrate_spread']

@@ -20,8 +20,8 @@ from .baselines import linear_interpolation
 from .config import ExperimentConfig, ReconstructConfig
 from .experiment import load_data, validate, wbm_cube
 from .metrics import days_since_observation, skill_by_gap, ubrmse
-from .reconstruct import mode_key, reconstruct
-from .runs import read_summary, save_csv, save_json
+from .reconstruct import reconstruct
+from .runs import mode_key, read_summary, save_csv, save_json
 from .spread import LEVELS, calibrate_spread, modes
 from .split import fed_sm, roles
 from .train import train
