@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 
-.PHONY: demo test install lint export-check nbtest nbtest-bf16 pytest pytest-core pytest-book book chromium bench experiments clean
+.PHONY: demo test install lint export-check nbtest pytest pytest-core pytest-book book chromium bench experiments clean
 
 $(STAMP): setup.py settings.ini constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/smap-hybrid demo --out _demo
 
-test: $(STAMP) lint export-check nbtest nbtest-bf16
+test: $(STAMP) lint export-check nbtest
 	OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 $(MAKE) --no-print-directory -j2 book pytest-core
 	$(MAKE) --no-print-directory chromium pytest-book
 
@@ -38,16 +38,10 @@ export-check: $(STAMP)
 	  git status --porcelain -- smap_hybrid; \
 	  echo "smap_hybrid/ is out of date with nbs/: run nbdev_export and commit both"; exit 1; fi
 
-# two notebooks at a time, one math thread each (torch/OpenMP and numba): no oversubscription of the cores;
-# the training and reconstruction chapters run in nbtest-bf16
+# two notebooks at a time, one math thread each (torch/OpenMP and numba): no oversubscription of the cores
+# (the network's precision is forced both ways in chapters 10, 13, 14 and tests/test_precision.py)
 nbtest: $(STAMP)
-	OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing --skip_file_re '^(1[34]_|[_.])'
-
-# the training and reconstruction chapters with the network's body forced to bf16 (torch emulates
-# it where the CPU lacks it): the path every GPU and bf16 CPU takes, tested on any machine; the
-# float32 path of both is forced inside them and taken by the tests that train and reconstruct
-nbtest-bf16: $(STAMP)
-	SMAP_HYBRID_PRECISION=bf16 OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing --file_re '^1[34]_'
+	OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing
 
 
 pytest: $(STAMP)
