@@ -50,8 +50,9 @@ pytest: $(STAMP)
 # `make test` runs the tests that do not need the built book beside the book build (one math thread each, one per core),
 # then the book's own tests and the browser
 BOOK_TESTS := tests/test_book.py tests/test_browser.py
+# (two workers, a test file each: the cores the book leaves idle once it is built are used too)
 pytest-core: $(STAMP)
-	$(BIN)/python -m pytest -q tests $(addprefix --ignore=,$(BOOK_TESTS))
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile tests $(addprefix --ignore=,$(BOOK_TESTS))
 
 pytest-book: $(STAMP)
 	$(BIN)/python -m pytest -q $(BOOK_TESTS)
