@@ -16,7 +16,7 @@ from .config import (ExperimentConfig, JobConfig, ReconstructConfig, SplitConfig
                                 TrainConfig, WBMConfig, add_options, flat, from_options,
                                 from_toml)
 from .data import format_gap_summary, gap_summary, open_cube
-from .cube import load_cube, write_cube
+from .cube import check_output, load_cube, write_cube
 from .experiment import evaluate, load_data, run_experiment, wbm_cube
 from .experiments import (RUN_PARAMS, RunsFailed, batch_report, raise_if_failed,
                                      run_batch)
@@ -32,8 +32,9 @@ from .twin import TwinConfig, make_twin
 from .wbm import fit_wbm
 
 # %% auto #0
-__all__ = ['GRID_AXES', 'cmd_twin', 'cmd_download', 'cmd_ingest', 'cmd_wbm', 'cmd_train', 'cmd_reconstruct', 'cmd_validate',
-           'cmd_run', 'cmd_experiments', 'cmd_demo', 'build_parser', 'main']
+__all__ = ['GRID_AXES', 'FILE_OUTPUT', 'INPUTS', 'cmd_twin', 'cmd_download', 'cmd_ingest', 'cmd_wbm', 'cmd_train',
+           'cmd_reconstruct', 'cmd_validate', 'cmd_run', 'cmd_experiments', 'cmd_demo', 'build_parser', 'check_paths',
+           'main']
 
 # %% ../nbs/22_cli.ipynb #d9edfded
 def cmd_twin(a):
@@ -310,11 +311,27 @@ def build_parser() -> argparse.ArgumentParser:
     _model_stages(sub)
     return p
 
+# %% ../nbs/22_cli.ipynb #4d0d8d9c
+FILE_OUTPUT = ("ingest", "twin", "wbm", "reconstruct", "validate")
+INPUTS = ("cube", "product", "src", "forcing", "run", "config", "data")
+
+def check_paths(a):
+    "Refuse an `--out` that would replace an input or is the wrong kind of path, before work."
+    if getattr(a, "out", None) is None:
+        return
+    given = [getattr(a, k, None) for k in INPUTS]
+    inputs = [p for v in given for p in (v if isinstance(v, list) else [v]) if p is not None]
+    if a.command in FILE_OUTPUT:
+        check_output(a.out, inputs)
+    elif Path(a.out).is_file():
+        raise ValueError(f"{a.out}: is a file; --out of `{a.command}` names a folder")
+
 # %% ../nbs/22_cli.ipynb #a283870b
 def main(argv=None):
     "Entry point of the `smap-hybrid` console script."
     a = build_parser().parse_args(argv)
     try:
+        check_paths(a)
         client = connect(a.scheduler) if a.scheduler else None  # noqa: F841 (kept alive)
         a.func(a)
     except (SMAPFileError, ValueError, OSError, ImportError) as e:   # user mistakes, full disks

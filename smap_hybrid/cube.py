@@ -6,6 +6,7 @@
 from __future__ import annotations
 import contextlib
 import datetime as dt
+import glob
 import os
 import tempfile
 from pathlib import Path
@@ -19,7 +20,7 @@ import smap_hybrid
 
 # %% auto #0
 __all__ = ['FORCING_RANGES', 'HINTS', 'day_length_hours', 'hamon_pet', 'check_forcing', 'check_cube', 'atomic_write',
-           'write_cube', 'load_cube']
+           'check_output', 'write_cube', 'load_cube']
 
 # %% ../nbs/03_cube.ipynb #4684b901
 def day_length_hours(lat, doy):
@@ -127,13 +128,26 @@ def check_cube(ds: xr.Dataset, needs=("sm",), source="the cube") -> xr.Dataset:
     return check_forcing(ds, forcing, source) if forcing else ds
 
 # %% ../nbs/03_cube.ipynb #d18ff9aa
+def _umask() -> int:
+    "The process's file-creation mask (read by setting it and putting it back)."
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
 @contextlib.contextmanager
 def atomic_write(path):
     """Yield a temporary path beside `path`; rename it to `path` when the block succeeds, remove
-    it when it fails. OS errors (disk full, ...) become an OSError that names `path`."""
+    it when it fails. OS errors (disk full, ...) become an OSError that names `path`. The file
+    gets the mode a plain write would give (0666 less the umask); temporaries of the same output
+    left by a killed write are removed first."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a folder; the output needs a file name")
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, 0o666 & ~_umask())
     os.close(fd)
     tmp = Path(tmp)
     try:
@@ -145,6 +159,22 @@ def atomic_write(path):
                       f"No partial file was left{kept}") from e
     finally:
         tmp.unlink(missing_ok=True)
+
+# %% ../nbs/03_cube.ipynb #f3640fe5
+def check_output(path, inputs=()) -> Path:
+    "Refuse, before any work, an output file that is an input, a folder, or not writable."
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a folder; the output needs a file name")
+    for i in (Path(i) for i in inputs if i is not None):
+        if path.resolve() == i.resolve() or (path.exists() and i.exists()
+                                             and os.path.samefile(path, i)):
+            raise ValueError(f"{path}: is also an input ({i}); the output would replace it. "
+                             "Write it elsewhere")
+    parent = next(d for d in path.absolute().parents if d.exists())
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PermissionError(f"{path}: cannot write into {parent} (permission denied)")
+    return path
 
 # %% ../nbs/03_cube.ipynb #8e01c8ec
 def _encoding(ds: xr.Dataset) -> tuple:

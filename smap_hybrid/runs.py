@@ -98,15 +98,35 @@ def read_summary(run_dir) -> dict:
     return s
 
 # %% ../nbs/12_runs.ipynb #595609ce
+def _mismatch(path: Path, cfg: TrainConfig, state: dict, model) -> str:
+    "What differs between a member's saved weights and the network of the run's configuration."
+    ck = path.with_name("checkpoint.pt")
+    if ck.exists():
+        saved, now = torch.load(ck, map_location="cpu", weights_only=False)["config"], asdict(cfg)
+        diff = [f"{k}: {saved.get(k)!r} in {ck.name}, {v!r} in run.json" for k, v in now.items()
+                if k not in ("device", "precision") and saved.get(k) != v]
+        if diff:
+            return "; ".join(diff)
+    want = model.state_dict()
+    shapes = [f"{k} {tuple(v.shape)} saved, {tuple(want[k].shape)} expected"
+              for k, v in state.items() if k in want and v.shape != want[k].shape]
+    only = sorted(set(want) ^ set(state))
+    return "; ".join(shapes[:3] + ([f"in one of them only: {only[:3]}"] if only else []))
+
 def load_run(run_dir, device="cpu") -> Run:
     "The configuration, normalisation and ensemble (eval mode) of a finished run."
     s = read_summary(run_dir)
     cfg = from_dict(TrainConfig, s["config"])
     models = []
     for i in range(cfg.members):
-        m = build_model(cfg).to(device)
-        m.load_state_dict(torch.load(member_dir(run_dir, i) / "model.pt", map_location=device,
-                                     weights_only=True))
+        m, path = build_model(cfg).to(device), member_dir(run_dir, i) / "model.pt"
+        state = torch.load(path, map_location=device, weights_only=True)
+        try:
+            m.load_state_dict(state)
+        except RuntimeError:
+            raise ValueError(f"{path} does not fit the configuration in {run_dir}/run.json "
+                             f"({_mismatch(path, cfg, state, m)}): the folder mixes two runs; "
+                             "train into a new folder") from None
         models.append(m.eval())
     return Run(cfg, s["norm"], models, s)
 
