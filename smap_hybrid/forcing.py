@@ -18,8 +18,8 @@ from .cube import atomic_write
 from .smap import SMAPFileError, check_dates_and_box, earthdata_login
 
 # %% auto #0
-__all__ = ['IMERG', 'MERRA2', 'Layout', 'write_imerg', 'write_merra2', 'ForcingFileError', 'window_of', 'read_granule',
-           'example_forcing', 'opendap_link', 'subset_url', 'download_forcing']
+__all__ = ['IMERG', 'MERRA2', 'Layout', 'write_imerg', 'write_merra2', 'ForcingFileError', 'lon_frame', 'window_of',
+           'read_granule', 'example_forcing', 'opendap_link', 'subset_url', 'download_forcing']
 
 # %% ../nbs/04_forcing.ipynb #ff4922c3
 @dataclass(frozen=True)
@@ -178,19 +178,41 @@ def _check_product(path, ds, lay) -> xr.DataArray:
     return v
 
 # %% ../nbs/04_forcing.ipynb #8fccb609
+def lon_frame(lon, lon_range) -> tuple:
+    """(indices into a longitude axis, their longitudes in the window's frame, ascending, the
+    step): a −180…180 or 0…360 axis shifted by ±360° to lie around the window, a global axis
+    wrapped around by three cells on each side."""
+    lon = np.asarray(lon, "float64")
+    step = abs(lon[1] - lon[0]) if lon.size > 1 else 0.0
+    mid = (lon_range[0] + lon_range[1]) / 2
+    framed = (lon - mid + 180) % 360 + mid - 180
+    idx = np.argsort(framed, kind="stable")
+    if step and abs(lon.size * step - 360) < 1e-3 * step:       # global: periodic
+        idx = np.r_[idx[-3:], idx, idx[:3]]
+        return idx, framed[idx] + np.r_[[-360.0] * 3, [0.0] * lon.size, [360.0] * 3], step
+    return idx, framed[idx], step
+
 def window_of(path, v, lat_range, lon_range) -> xr.DataArray:
-    "The cells of `v` covering the lat/lon ranges (with one cell of margin), or refuse."
-    lat, lon = v.lat.values, v.lon.values
-    have = (lat.min(), lat.max(), lon.min(), lon.max())
-    need = (*lat_range, *lon_range)
-    half = (abs(lat[1] - lat[0]) / 2 if len(lat) > 1 else 0,
-            abs(lon[1] - lon[0]) / 2 if len(lon) > 1 else 0)
-    if (need[0] < have[0] - half[0] or need[1] > have[1] + half[0]
-            or need[2] < have[2] - half[1] or need[3] > have[3] + half[1]):
-        raise ForcingFileError(path, "covers lat {:.2f}..{:.2f}, lon {:.2f}..{:.2f}; ".format(
-            *have) + "the window needs lat {:.2f}..{:.2f}, lon {:.2f}..{:.2f}".format(*need))
-    pick = lambda c, lo, hi, h: (c >= lo - 3 * h) & (c <= hi + 3 * h)
-    return v.isel(lat=pick(lat, *lat_range, half[0]), lon=pick(lon, *lon_range, half[1]))
+    """The cells of `v` covering the lat/lon ranges by their edges (1.5 cells of margin), with
+    longitudes in the window's frame (`lon_frame`); or refuse, naming what the file covers."""
+    lat = v.lat.values.astype("float64")
+    dlat = abs(lat[1] - lat[0]) if lat.size > 1 else 0.0
+    idx, lon, dlon = lon_frame(v.lon.values, lon_range)
+    tol = 1e-3 * max(dlat, dlon)                                 # far below a cell
+    near = lambda c, lo, hi, step: (c >= lo - 1.5 * step - tol) & (c <= hi + 1.5 * step + tol)
+    ky, kx = near(lat, *lat_range, dlat), near(lon, *lon_range, dlon)
+    have = ((lat[ky].min() - dlat / 2, lat[ky].max() + dlat / 2) if ky.any() else (np.nan,) * 2)
+    have += (lon[kx][0] - dlon / 2, lon[kx][-1] + dlon / 2) if kx.any() else (np.nan,) * 2
+    hole = kx.sum() > 1 and np.diff(lon[kx]).max() > 1.5 * dlon
+    if hole or not (have[0] <= lat_range[0] + tol and have[1] >= lat_range[1] - tol
+                    and have[2] <= lon_range[0] + tol and have[3] >= lon_range[1] - tol):
+        span = (lat.min() - dlat / 2, lat.max() + dlat / 2, lon.min() - dlon / 2,
+                lon.max() + dlon / 2)
+        raise ForcingFileError(path, "covers lat {:.2f}..{:.2f}, lon {:.2f}..{:.2f} by its cell "
+                               "edges{}; the window needs lat {:.2f}..{:.2f}, lon {:.2f}..{:.2f}"
+                               .format(*span, " (with a hole in longitude)" if hole else "",
+                                       *lat_range, *lon_range))
+    return v.isel(lat=ky, lon=idx[kx]).assign_coords(lon=("lon", lon[kx], v.lon.attrs))
 
 # %% ../nbs/04_forcing.ipynb #f812b04f
 def read_granule(path, lat_range, lon_range) -> tuple:

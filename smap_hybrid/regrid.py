@@ -49,11 +49,12 @@ def overlap_matrix(src_edges, tgt_edges) -> np.ndarray:
 # %% ../nbs/05_regrid.ipynb #728cc745
 def regrid_conservative(field: xr.DataArray, lat_edges, lon_edges) -> np.ndarray:
     """Area-weighted means of `field` (time, lat, lon) on target cells with the given edges
-    (degrees): (time, n_lat, n_lon). Source cells without a value do not count."""
+    (degrees): (time, n_lat, n_lon). Source cells without a value do not count. The field's
+    longitudes are in the target's frame (`window_of` puts them there)."""
     src_lat = edges_from_centres(field.lat.values)
     src_lon = edges_from_centres(field.lon.values)
     wy = overlap_matrix(authalic_q(np.clip(src_lat, -90, 90)), authalic_q(lat_edges))
-    wx = sum(overlap_matrix(src_lon + shift, lon_edges) for shift in (-360.0, 0.0, 360.0))
+    wx = overlap_matrix(src_lon, lon_edges)
     v = field.transpose("time", "lat", "lon").values
     ok = np.isfinite(v)
     num = np.einsum("ys,tsr,xr->tyx", wy, np.where(ok, v, 0.0), wx, optimize=True)
@@ -97,8 +98,9 @@ _PRECIP_NAMES, _TAIR_NAMES = ("precip", "precipitation", "pr", "tp"), ("tair", "
                                                                       "T2MMEAN")
 _PRECIP_UNITS = {"mm/day": 1, "mm day-1": 1, "mm d-1": 1, "mm/d": 1, "kg m-2 day-1": 1,
                  "kg m-2 d-1": 1, "mm/h": 24, "mm/hr": 24, "mm h-1": 24, "mm hr-1": 24,
-                 "kg m-2 s-1": 86400, "mm s-1": 86400, "mm/s": 86400, "m": 1000,
-                 "m/day": 1000, "m day-1": 1000, "m d-1": 1000}
+                 "kg m-2 s-1": 86400, "mm s-1": 86400, "mm/s": 86400, "m": 1000, "mm": 1,
+                 "kg m-2": 1, "m/day": 1000, "m day-1": 1000, "m d-1": 1000}
+_AMOUNTS = ("m", "mm", "kg m-2")     # a depth per time step (ERA5's tp): summed over a day
 _TAIR_UNITS = {"K": -273.15, "kelvin": -273.15, "degK": -273.15, "degC": 0, "°C": 0, "C": 0,
                "celsius": 0, "degrees_Celsius": 0, "deg_C": 0}
 
@@ -110,33 +112,54 @@ def _convert(path, v, table, lo, hi, what):
                          f"{', '.join(table)}")
     out = v * table[units] if what == "precipitation" else v + table[units]
     vmin, vmax = float(out.min()), float(out.max())
-    if vmin < lo or vmax > hi or (what == "precipitation" and 0 < vmax < 0.5):
+    if vmin < lo or vmax > hi:
+        why = f"below {lo}" if vmin < lo else f"above {hi}"
         raise ValueError(f"{path}: {what} '{v.name}' in '{units}' gives {vmin:.3g}..{vmax:.3g} "
-                         f"after conversion, outside {lo}..{hi}: are the units right?")
+                         f"{'mm/day' if what == 'precipitation' else '°C'} after conversion, "
+                         f"{why}: are the units right?")
     return out
+
+# %% ../nbs/05_regrid.ipynb #bdad9ae2
+def _daily(path, v, days, amount=False) -> xr.DataArray:
+    """`v` on `days` (UTC). Sub-daily steps are aggregated per UTC day by their time stamps:
+    summed for a depth per step (`amount`), averaged for rates and temperature; a needed day
+    with fewer steps than the others is refused."""
+    t = pd.DatetimeIndex(v.time.values)
+    day = t.normalize()
+    want = pd.DatetimeIndex(days)
+    if not day.has_duplicates:
+        return v.assign_coords(time=day).sel(time=want)
+    steps = pd.Series(day).value_counts()
+    short = [d for d in want if steps.get(d, 0) < steps.max()]
+    if short:
+        raise ValueError(f"{path}: sub-daily forcing ({steps.max()} steps a day) has "
+                         f"{steps.get(short[0], 0)} on {short[0]:%Y-%m-%d}; only complete "
+                         "days are aggregated")
+    g = v.assign_coords(time=day).groupby("time")
+    return (g.sum(keep_attrs=True) if amount else g.mean(keep_attrs=True)).sel(time=want)
 
 # %% ../nbs/05_regrid.ipynb #9633837d
 def _user_forcing(path, lat_range, lon_range, days) -> dict:
-    "A user's forcing netCDF (regular lat/lon): name → DataArray (time, lat, lon), converted."
+    """A user's forcing netCDF (regular lat/lon, either longitude convention, daily or
+    sub-daily): name → DataArray (time, lat, lon) on `days`, converted."""
     ds = xr.open_dataset(path)
     ds = ds.rename({k: v for k, v in dict(latitude="lat", longitude="lon",
                                           valid_time="time").items() if k in ds.dims})
-    find = lambda names: next((ds[k] for k in names if k in ds), None)
-    p, t, pet = find(_PRECIP_NAMES), find(_TAIR_NAMES), ds.get("pet")
+    find = lambda names: next((k for k in names if k in ds), None)
+    p, t, pet = find(_PRECIP_NAMES), find(_TAIR_NAMES), find(("pet",))
     if p is None or (t is None and pet is None):
         raise ValueError(f"{path}: needs precipitation ({'/'.join(_PRECIP_NAMES)}) and air "
                          f"temperature ({'/'.join(_TAIR_NAMES)}) or 'pet'; has "
                          f"{sorted(ds.data_vars)}")
-    win = window_of(path, p, lat_range, lon_range)
-    sel = dict(lat=win.lat, lon=win.lon)
+    ds = window_of(path, ds[[k for k in (p, t, pet) if k]], lat_range, lon_range)
     have = pd.DatetimeIndex(ds.time.values).normalize()
     lacking = [d for d in days if pd.Timestamp(d) not in have]
     if lacking:
         raise ValueError(f"{path}: forcing lacks {len(lacking)} of the {len(days)} days needed "
                          f"({days[0]} – {days[-1]}), first {lacking[0]}")
-    pick = lambda v: v.sel(**sel).assign_coords(time=have).sel(
-        time=pd.DatetimeIndex(days)).sortby("lat").sortby("lon").load()
-    out = dict(precip=_convert(path, pick(p), _PRECIP_UNITS, 0, 1000, "precipitation"))
+    amount = str(ds[p].attrs.get("units", "")).strip() in _AMOUNTS
+    pick = lambda k, amount=False: _daily(path, ds[k], days, amount).sortby("lat").load()
+    out = dict(precip=_convert(path, pick(p, amount), _PRECIP_UNITS, 0, 1000, "precipitation"))
     if t is not None:
         out["tair"] = _convert(path, pick(t), _TAIR_UNITS, -95, 65, "air temperature")
     else:
