@@ -16,7 +16,7 @@ from .config import (ExperimentConfig, JobConfig, ReconstructConfig, SplitConfig
                                 TrainConfig, WBMConfig, add_options, flat, from_options,
                                 from_toml)
 from .data import format_gap_summary, gap_summary, open_cube
-from .cube import check_output, load_cube, write_cube
+from .cube import check_matches, check_output, load_cube, write_cube
 from .experiment import evaluate, load_data, run_experiment, wbm_cube
 from .experiments import (RUN_PARAMS, RunsFailed, batch_report, raise_if_failed,
                                      run_batch)
@@ -116,7 +116,11 @@ def cmd_reconstruct(a):
 def cmd_validate(a):
     "Score a product and every baseline on the cube's withheld test days (and twin truth)."
     cube = load_cube(a.cube, ("sm", "split")).load()
-    prod = xr.open_dataset(a.product)
+    try:
+        prod = xr.open_dataset(a.product)
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{a.product}: not a readable netCDF product ({e})") from e
+    check_matches(prod, cube, a.product)
     if prod.attrs.get("observations_fed") == "all":
         print("note: this product was made with every observation fed, the test days "
               "included: its scores are optimistic (reconstruct without --all-observations)")

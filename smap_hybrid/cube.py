@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import glob
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -20,7 +21,7 @@ import smap_hybrid
 
 # %% auto #0
 __all__ = ['FORCING_RANGES', 'HINTS', 'day_length_hours', 'hamon_pet', 'check_forcing', 'check_cube', 'atomic_write',
-           'check_output', 'write_cube', 'load_cube']
+           'check_output', 'write_cube', 'load_cube', 'fingerprint', 'check_matches']
 
 # %% ../nbs/03_cube.ipynb #4684b901
 def day_length_hours(lat, doy):
@@ -71,22 +72,26 @@ def _check_layout(ds: xr.Dataset, source: str) -> xr.Dataset:
 
 # %% ../nbs/03_cube.ipynb #97f88fa8
 def _check_sm(ds: xr.Dataset, source: str) -> xr.Dataset:
-    "sm in m3/m3 (fills such as -9999 read as missing); a land mask (default: ever observed)."
+    "sm in m3/m3 (fills read as missing); a land mask (default: ever observed) with data."
     sm = ds.sm.where(ds.sm > -999).astype("float32").assign_attrs(ds.sm.attrs)
-    lo, hi = dask.compute(sm.min(), sm.max())
+    land = ds.land if "land" in ds else sm.notnull().any("time")
+    lo, hi, n = dask.compute(sm.min(), sm.max(), (sm.notnull().any("time") & land).sum())
     if np.isnan(float(lo)):
         raise ValueError(f"{source}: 'sm' has no valid value")
     if float(lo) < 0 or float(hi) > 1:
         raise ValueError(f"{source}: 'sm' out of range [{float(lo):.3g}, {float(hi):.3g}]: "
                          "expected volumetric m3/m3 in [0, 1] (percent? divide by 100)")
-    land = ds.land if "land" in ds else sm.notnull().any("time")
+    if int(n) == 0:
+        raise ValueError(f"{source}: no land pixel with an observation ({int(land.sum())} land "
+                         "pixels in its mask): nothing to calibrate, train or reconstruct")
     return ds.assign(sm=sm, land=land.astype(bool).assign_attrs(land.attrs))
 
 # %% ../nbs/03_cube.ipynb #4c592775
 FORCING_RANGES = dict(precip=(0.0, 1000.0), pet=(0.0, 30.0))
 
 def check_forcing(ds: xr.Dataset, names=("precip", "pet"), source="the cube"):
-    "Refuse NaN, negative or implausibly scaled forcing on land (one pass over the data)."
+    """Refuse NaN, negative or implausibly scaled forcing on land (one pass over the data); a
+    tiny maximum of precipitation is suspect only where its units do not say mm/day."""
     land = ds.land if "land" in ds else True
     stats = {k: ((ds[k].isnull() & land).sum(), ds[k].where(land).min(),
                  ds[k].where(land).max()) for k in names}
@@ -100,9 +105,11 @@ def check_forcing(ds: xr.Dataset, names=("precip", "pet"), source="the cube"):
         if vmax > hi:
             raise ValueError(f"{source}: forcing '{k}' exceeds {hi} (max {vmax:.3g}): "
                              "wrong units? expected mm/day")
-        if k == "precip" and 0 < vmax < 0.5:
-            raise ValueError(f"{source}: forcing 'precip' never exceeds {vmax:.3g}: looks like "
-                             "m/day or kg m-2 s-1, expected mm/day")
+        units = str(ds[k].attrs.get("units", "")).replace("/day", " day-1")
+        if k == "precip" and 0 < vmax < 0.5 and units not in ("mm day-1", "kg m-2 day-1"):
+            raise ValueError(f"{source}: forcing 'precip' never exceeds {vmax:.3g} and its units "
+                             f"('{units}') do not say mm/day: m/day or kg m-2 s-1? (a dry "
+                             "window in mm/day: set units 'mm day-1')")
     return ds
 
 # %% ../nbs/03_cube.ipynb #a2c71723
@@ -230,3 +237,25 @@ def load_cube(path, needs=("sm",), chunks_yx=256) -> xr.Dataset:
             keep = {a: b for a, b in v.attrs.items() if a not in ("flag_values", "flag_meanings")}
             ds[k] = (v == 1).assign_attrs(keep)
     return check_cube(ds, needs, str(path))
+
+# %% ../nbs/03_cube.ipynb #fcb96961
+def fingerprint(cube: xr.Dataset) -> str:
+    "A short hash of a cube's grid, days, land mask and the fields training reads."
+    h = hashlib.blake2b(digest_size=8)
+    for k in ("time", "y", "x", "land", "sm", "split", "precip", "pet"):
+        if k in cube.variables:
+            h.update(k.encode() + np.ascontiguousarray(cube[k].values).tobytes())
+    return h.hexdigest()
+
+def check_matches(prod: xr.Dataset, cube: xr.Dataset, source="the product"):
+    "Refuse a product made from another cube: another grid, window or set of days."
+    for k in ("y", "x"):
+        a, b = prod[k].values, cube[k].values
+        if a.shape != b.shape or not np.allclose(a, b, rtol=0, atol=1.0):
+            raise ValueError(f"{source}: its {k} axis ({a.size} cells, {a[0]:.0f}…{a[-1]:.0f})"
+                             f" is not the cube's ({b.size} cells, {b[0]:.0f}…{b[-1]:.0f}): a "
+                             "product of another cube?")
+    a, b = pd.DatetimeIndex(prod.time.values), pd.DatetimeIndex(cube.time.values)
+    if not a.equals(b):
+        raise ValueError(f"{source}: its days ({a[0]:%Y-%m-%d}…{a[-1]:%Y-%m-%d}, {a.size}) are "
+                         f"not the cube's ({b[0]:%Y-%m-%d}…{b[-1]:%Y-%m-%d}, {b.size})")

@@ -20,8 +20,9 @@ from .smap import (EASE2_36KM, EASE2Grid, SMAPFileError, granule_date, grid_coor
                               open_granule, read_granule)
 
 # %% auto #0
-__all__ = ['SURFACE_FLAG_BITS', 'QC_REASONS', 'FLAG_FILL', 'QCConfig', 'qc_reason', 'apply_qc', 'IngestReport', 'list_granules',
-           'scan_granules', 'open_cube', 'gap_fractions', 'gap_summary', 'format_gap_summary']
+__all__ = ['SURFACE_FLAG_BITS', 'QC_REASONS', 'FLAG_FILL', 'J2000', 'QCConfig', 'qc_reason', 'apply_qc', 'IngestReport',
+           'list_granules', 'check_content', 'scan_granules', 'open_cube', 'gap_fractions', 'gap_summary',
+           'format_gap_summary']
 
 # %% ../nbs/02_data_qc.ipynb #fa621ce0
 SURFACE_FLAG_BITS = dict(static_water=0, radar_water=1, coastal=2, urban=3, precipitation=4,
@@ -118,6 +119,28 @@ def list_granules(src, pattern="*.h5") -> list:
     return files
 
 # %% ../nbs/02_data_qc.ipynb #792c0fd8
+J2000 = pd.Timestamp("2000-01-01 11:58:55.816")    # tb_time_seconds count from J2000 (UTC)
+
+def check_content(path, g, sfx, day):
+    """Refuse a granule (open retrieval group `g`) without a single retrieval, or whose
+    retrievals were observed on another UTC day than its file name says (the median of
+    `tb_time_seconds` over the retrievals, where the layout has it)."""
+    v = g["soil_moisture" + sfx]
+    fill = v.attrs.get("_FillValue", -9999.0)
+    sm = v[()]
+    got = np.isfinite(sm) & (sm != fill)
+    if not got.any():
+        raise SMAPFileError(path, f"soil_moisture{sfx} holds only fill values ({fill}): no "
+                                  f"retrieval for {day}")
+    if "tb_time_seconds" + sfx in g:
+        s = g["tb_time_seconds" + sfx][()][got]
+        s = s[np.isfinite(s) & (s > 0)]
+        when = J2000 + pd.to_timedelta(np.median(s), "s") if s.size else None
+        if when is not None and when.date() != day:
+            raise SMAPFileError(path, f"the file name says {day}, but its retrievals were "
+                                      f"observed on {when:%Y-%m-%d} (median tb_time_seconds"
+                                      f"{sfx}, UTC): a renamed file?")
+
 def scan_granules(src, pass_="AM", grid=EASE2_36KM, on_error="skip"):
     "Check every granule's header: ({day: path}, IngestReport). `on_error`: 'skip' or 'raise'."
     if on_error not in ("skip", "raise"):
@@ -126,7 +149,9 @@ def scan_granules(src, pass_="AM", grid=EASE2_36KM, on_error="skip"):
     for p in list_granules(src):
         try:
             day = granule_date(p)
-            open_granule(p, pass_, grid)[0].close()
+            f, g, sfx = open_granule(p, pass_, grid)
+            with f:
+                check_content(p, g, sfx, day)
         except SMAPFileError as e:
             if on_error == "raise":
                 raise

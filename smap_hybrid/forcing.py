@@ -183,7 +183,8 @@ def lon_frame(lon, lon_range) -> tuple:
     step): a −180…180 or 0…360 axis shifted by ±360° to lie around the window, a global axis
     wrapped around by three cells on each side."""
     lon = np.asarray(lon, "float64")
-    step = abs(lon[1] - lon[0]) if lon.size > 1 else 0.0
+    d = np.abs(np.diff(lon)) % 360                   # a 0…360 axis may wrap inside a window
+    step = float(np.median(np.minimum(d, 360 - d))) if lon.size > 1 else 0.0
     mid = (lon_range[0] + lon_range[1]) / 2
     framed = (lon - mid + 180) % 360 + mid - 180
     idx = np.argsort(framed, kind="stable")

@@ -62,6 +62,14 @@ class EASE2Grid:
         to = Transformer.from_crs(self.epsg, 4326, always_xy=True)
         return to.transform(xe, np.zeros_like(xe))[0], to.transform(np.zeros_like(ye), ye)[1]
 
+    def cell_of(self, lon, lat) -> tuple:
+        "(row, column) of the cell holding a point (degrees), or a clear refusal."
+        x, y = Transformer.from_crs(4326, self.epsg, always_xy=True).transform(lon, lat)
+        r, c = int((self.uly - y) // self.cell), int((x - self.ulx) // self.cell)
+        if not (0 <= r < self.nrows and 0 <= c < self.ncols):
+            raise ValueError(f"({lon}, {lat}) lies outside the grid (lat within ±85.04)")
+        return r, c
+
     def window(self, lon_min, lat_min, lon_max, lat_max):
         "Row and column slices of the smallest window holding every cell centre inside a box."
         box = (lon_min, lat_min, lon_max, lat_max)

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import copy
 import dataclasses
+import json
 import math
 import os
 import time
@@ -20,10 +21,12 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from .config import TrainConfig
+from .cube import fingerprint
 from .features import (DYNAMIC, STATIC, PatchSampler, Prepared, batch_arrays,
                                   direction_of, prepare, rollout)
 from .model import Mixture, mixture_nll
-from .runs import build_model, member_dir, pick_device, save, save_csv, write_run
+from .runs import (build_model, member_dir, pick_device, save, save_csv,
+                              save_json, write_run)
 
 # %% auto #0
 __all__ = ['Sequence', 'batch_loss', 'distributed', 'NonFiniteLoss', 'diagnose', 'WeightAverage', 'train_member',
@@ -256,10 +259,25 @@ def validation_patches(prep: Prepared, cfg: TrainConfig) -> list:
     return sampler.sample(cfg.batch * cfg.val_batches, np.random.default_rng([cfg.seed, 999]))
 
 # %% ../nbs/13_training.ipynb #8ee8b130
+def _same_cube(run_dir: Path, cube: xr.Dataset) -> dict:
+    "The cube a run is trained on (`cube.json`): recorded at the start, refused if another."
+    on = dict(fingerprint=fingerprint(cube), source=str(cube.encoding.get("source", "")))
+    mark = run_dir / "cube.json"
+    if mark.exists():
+        was = json.loads(mark.read_text())
+        if was["fingerprint"] != on["fingerprint"]:
+            raise ValueError(f"{run_dir} was trained on another cube ({was['source'] or '?'}, "
+                             f"fingerprint {was['fingerprint']}); {on['source'] or 'this cube'} "
+                             f"(fingerprint {on['fingerprint']}) differs: use a new run folder")
+    elif distributed()[0] == 0:
+        save_json(on, mark)
+    return on
+
 def train(cube: xr.Dataset, cfg: TrainConfig, run_dir, progress=True) -> dict:
     "Train (or resume) every member of a run in `run_dir`; returns the run's summary."
     run_dir = Path(run_dir)
     prep = prepare(cube, cfg)
+    on = _same_cube(run_dir, cube)
     val = validation_patches(prep, cfg)
     members = []
     for i in range(cfg.members):
@@ -267,7 +285,7 @@ def train(cube: xr.Dataset, cfg: TrainConfig, run_dir, progress=True) -> dict:
         members.append(train_member(prep, member, member_dir(run_dir, i), val, progress))
     split = cube.split.attrs.get("split_config", "")
     if distributed()[0] == 0:
-        write_run(run_dir, cfg, prep.norm, members, split=split,
+        write_run(run_dir, cfg, prep.norm, members, split=split, cube=on,
                   input_title=cube.attrs.get("title", ""),
                   input_files=cube.attrs.get("input_files", ""))
     if members[0]["world_size"] > 1:

@@ -55,8 +55,8 @@ class TwinConfig:
     def window(self):
         "Row and column slices of the twin on the EASE-Grid 2.0 36 km grid."
         lon, lat = self.center_lon, self.center_lat
-        r, c = EASE2_36KM.window(lon - 0.1, lat - 0.1, lon + 0.1, lat + 0.1)
-        r0, c0 = r.start - self.rows // 2, c.start - self.cols // 2
+        r, c = EASE2_36KM.cell_of(lon, lat)
+        r0, c0 = r - self.rows // 2, c - self.cols // 2
         if (r0 < 0 or c0 < 0 or r0 + self.rows > EASE2_36KM.nrows
                 or c0 + self.cols > EASE2_36KM.ncols):
             raise ValueError(f"a {self.rows}x{self.cols} window around ({lon}, {lat}) leaves "
