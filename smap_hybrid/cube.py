@@ -243,8 +243,11 @@ def fingerprint(cube: xr.Dataset) -> str:
     "A short hash of a cube's grid, days, land mask and the fields training reads."
     h = hashlib.blake2b(digest_size=8)
     for k in ("time", "y", "x", "land", "sm", "split", "precip", "pet"):
-        if k in cube.variables:
-            h.update(k.encode() + np.ascontiguousarray(cube[k].values).tobytes())
+        if k in cube.variables:         # as values, not as stored: same on disk and in memory
+            v = cube[k].values
+            v = (v.astype("datetime64[s]").astype("int64") if v.dtype.kind == "M" else
+                 np.nan_to_num(v.astype("float32"), nan=-9999.0) if v.dtype.kind == "f" else v)
+            h.update(k.encode() + np.ascontiguousarray(v).tobytes())
     return h.hexdigest()
 
 def check_matches(prod: xr.Dataset, cube: xr.Dataset, source="the product"):
