@@ -107,9 +107,9 @@ def check_forcing(ds: xr.Dataset, names=("precip", "pet"), source="the cube"):
                              "wrong units? expected mm/day")
         units = str(ds[k].attrs.get("units", "")).replace("/day", " day-1")
         if k == "precip" and 0 < vmax < 0.5 and units not in ("mm day-1", "kg m-2 day-1"):
-            raise ValueError(f"{source}: forcing 'precip' never exceeds {vmax:.3g} and its units "
-                             f"('{units}') do not say mm/day: m/day or kg m-2 s-1? (a dry "
-                             "window in mm/day: set units 'mm day-1')")
+            raise ValueError(f"{source}: forcing 'precip' never exceeds {vmax:.3g}: m/day or "
+                             f"kg m-2 s-1? expected mm/day (its units: '{units}'; a dry window "
+                             "in mm/day is accepted with units 'mm day-1')")
     return ds
 
 # %% ../nbs/03_cube.ipynb #a2c71723
