@@ -54,7 +54,8 @@ class RefModel(nn.Module):
             for i, cell in enumerate(self.cells):
                 x, sts[i] = cell(x, sts[i])
             out.append(x)
-        return self.head(torch.stack(out, 1)), None
+        with torch.autocast("cpu", enabled=False):  # the head in float32, as in MDNConvLSTM
+            return self.head(torch.stack(out, 1).float()), None
 
 
 def step_rate(model, xs, y, reps, bf16=False):
