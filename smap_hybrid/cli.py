@@ -14,9 +14,9 @@ import xarray as xr
 import smap_hybrid
 from .config import (ExperimentConfig, JobConfig, ReconstructConfig, SplitConfig,
                                 TrainConfig, WBMConfig, add_options, flat, from_options,
-                                from_toml)
+                                from_toml, model_label)
 from .data import format_gap_summary, gap_summary, open_cube
-from .cube import check_matches, check_output, load_cube, write_cube
+from .cube import check_matches, check_output, load_cube, needs, write_cube
 from .experiment import evaluate, load_data, run_experiment, wbm_cube
 from .experiments import (RUN_PARAMS, RunsFailed, batch_report, raise_if_failed,
                                      run_batch)
@@ -73,7 +73,7 @@ def cmd_ingest(a):
 def cmd_wbm(a):
     """Draw the evaluation split and calibrate the water balance model per pixel on the fed
     days only; add the split, the parameters, both loops and the residual to the cube."""
-    cube = load_cube(a.cube, ("sm", "precip", "pet")).load()
+    cube = load_cube(a.cube, needs("wbm")).load()
     t0 = time.perf_counter()
     out = fit_wbm(cube, from_options(WBMConfig, a), from_options(SplitConfig, a), verbose=True)
     write_cube(out, a.out)
@@ -89,8 +89,7 @@ def cmd_wbm(a):
 def cmd_train(a):
     "Train the network (an ensemble of --members) on the cube's training targets; resumable."
     cfg = from_options(TrainConfig, a)
-    needs = ("sm", "precip", "pet", "split") + (("wbm",) if cfg.wbm else ())
-    cube = load_cube(a.cube, needs).load()
+    cube = load_cube(a.cube, needs("train", cfg.wbm)).load()
     s = train(cube, cfg, a.out)
     if s["members"][0]["world_size"] == 1 or int(__import__("os").environ.get("RANK", 0)) == 0:
         if a.calibrate:
@@ -105,7 +104,7 @@ def cmd_train(a):
 # %% ../nbs/22_cli.ipynb #67599eef
 def cmd_reconstruct(a):
     "Write the gap-free product with uncertainty from a trained run (bounded memory)."
-    cube = load_cube(a.cube, ("sm", "precip", "pet", "split"))
+    cube = load_cube(a.cube, needs("reconstruct"))
     t0 = time.perf_counter()
     reconstruct_strips(cube, a.run, a.out, from_options(ReconstructConfig, a), device=a.device)
     n = int(cube.land.sum()) * cube.sizes["time"]
@@ -115,7 +114,7 @@ def cmd_reconstruct(a):
 # %% ../nbs/22_cli.ipynb #e6a64add
 def cmd_validate(a):
     "Score a product and every baseline on the cube's withheld test days (and twin truth)."
-    cube = load_cube(a.cube, ("sm", "split")).load()
+    cube = load_cube(a.cube, needs("validate")).load()
     try:
         prod = xr.open_dataset(a.product)
     except (OSError, ValueError) as e:
@@ -124,7 +123,7 @@ def cmd_validate(a):
     if prod.attrs.get("observations_fed") == "all":
         print("note: this product was made with every observation fed, the test days "
               "included: its scores are optimistic (reconstruct without --all-observations)")
-    name = "hybrid" if prod.attrs.get("model", "").startswith("WBM") else "MDN-ConvLSTM without WBM"
+    name = model_label(prod.attrs.get("model", "").startswith("WBM"))
     metrics = evaluate(cube, prod, name)
     print(summary(metrics))
     if a.out:

@@ -17,9 +17,9 @@ import pandas as pd
 from .smap import SPL3SMP_VERSION
 
 # %% auto #0
-__all__ = ['CHOICES', 'GROUPS', 'parse_period', 'SplitConfig', 'WBMConfig', 'check_choice', 'TrainConfig', 'ReconstructConfig',
-           'field_docs', 'add_options', 'from_options', 'ExperimentConfig', 'JobConfig', 'to_toml', 'from_dict',
-           'from_toml', 'flat', 'from_flat']
+__all__ = ['CHOICES', 'GROUPS', 'parse_period', 'SplitConfig', 'WBMConfig', 'check_choice', 'model_label', 'TrainConfig',
+           'ReconstructConfig', 'field_docs', 'add_options', 'from_options', 'ExperimentConfig', 'JobConfig', 'to_toml',
+           'from_dict', 'from_toml', 'flat', 'from_flat']
 
 # %% ../nbs/07_config.ipynb #fc23b208
 def parse_period(period: str) -> tuple:
@@ -65,6 +65,11 @@ def check_choice(name: str, value):
     "A clear error when a setting with a fixed set of values has another one."
     if value is not None and value not in CHOICES[name]:
         raise ValueError(f"{name} must be one of {', '.join(CHOICES[name])}, not {value!r}")
+
+# %% ../nbs/07_config.ipynb #e7dde218
+def model_label(wbm: bool) -> str:
+    "How tables and figures name the network: the hybrid, or the network without the WBM."
+    return "hybrid" if wbm else "MDN-ConvLSTM without WBM"
 
 # %% ../nbs/07_config.ipynb #12ba527e
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ import xarray as xr
 import smap_hybrid
 
 # %% auto #0
-__all__ = ['FORCING_RANGES', 'HINTS', 'day_length_hours', 'hamon_pet', 'check_forcing', 'check_cube', 'atomic_write',
-           'check_output', 'write_cube', 'load_cube', 'fingerprint', 'check_matches']
+__all__ = ['FORCING_RANGES', 'HINTS', 'STAGE_NEEDS', 'WBM_SERIES', 'day_length_hours', 'hamon_pet', 'check_forcing', 'check_cube',
+           'needs', 'atomic_write', 'check_output', 'write_cube', 'load_cube', 'fingerprint', 'check_matches']
 
 # %% ../nbs/03_cube.ipynb #4684b901
 def day_length_hours(lat, doy):
@@ -133,6 +133,15 @@ def check_cube(ds: xr.Dataset, needs=("sm",), source="the cube") -> xr.Dataset:
         ds = _check_sm(ds, source)
     forcing = [k for k in ("precip", "pet") if k in needs]
     return check_forcing(ds, forcing, source) if forcing else ds
+
+# %% ../nbs/03_cube.ipynb #483a11ba
+STAGE_NEEDS = dict(wbm=("sm", "precip", "pet"), train=("sm", "precip", "pet", "split"),
+                   reconstruct=("sm", "precip", "pet", "split"), validate=("sm", "split"))
+WBM_SERIES = ("wbm", "wbm_theta_min", "wbm_theta_range")
+
+def needs(stage: str, wbm: bool = False) -> tuple:
+    "The cube's variables a stage reads (with the WBM's series for the hybrid network)."
+    return STAGE_NEEDS[stage] + (WBM_SERIES if wbm else ())
 
 # %% ../nbs/03_cube.ipynb #d18ff9aa
 def _umask() -> int:

@@ -17,8 +17,8 @@ import xarray as xr
 
 import smap_hybrid
 from .baselines import baselines
-from .config import ExperimentConfig, flat
-from .cube import load_cube, write_cube
+from .config import ExperimentConfig, flat, model_label
+from .cube import load_cube, needs, write_cube
 from .metrics import (coverage, days_since_observation, pit_coverage, pit_histogram,
                                  score_table, sharpness, skill_by_gap)
 from .reconstruct import reconstruct
@@ -37,13 +37,13 @@ def load_data(data=None) -> xr.Dataset:
     "The cube of an experiment: the twin (None or a TwinConfig) or a netCDF cube, in memory."
     if data is None or isinstance(data, TwinConfig) or str(data) == "twin":
         return make_twin(data if isinstance(data, TwinConfig) else TwinConfig())
-    return load_cube(data, ("sm", "precip", "pet")).load()
+    return load_cube(data, needs("wbm")).load()
 
 # %% ../nbs/18_experiment.ipynb #70759a8c
 def _digest(cube: xr.Dataset, *cfgs) -> str:
     "A digest of a cube's inputs and configurations: the key of the WBM cache."
     h = hashlib.sha1(json.dumps([asdict(c) for c in cfgs], sort_keys=True).encode())
-    for k in ("sm", "precip", "pet"):
+    for k in needs("wbm"):
         h.update(np.ascontiguousarray(np.nan_to_num(cube[k].values)).tobytes())
     return h.hexdigest()[:16]
 
@@ -128,7 +128,7 @@ def run_experiment(cfg: ExperimentConfig = ExperimentConfig(), data=None, out="e
     recon = dataclasses.replace(cfg.reconstruct, all_observations=False)
     prod = reconstruct(cube, run, recon, device=device, progress=progress)
     write_cube(prod, out / "product.nc")
-    name = "hybrid" if cfg.train.wbm else "MDN-ConvLSTM without WBM"
+    name = model_label(cfg.train.wbm)
     res = evaluate(cube, prod, name)
     res.update(params=flat(cfg), data="twin" if data is None else str(data),
                software=smap_hybrid.__version__, seconds=round(time.perf_counter() - t0, 1))

@@ -13,7 +13,7 @@ import nbformat
 import pandas as pd
 
 import smap_hybrid
-from .config import ExperimentConfig, flat
+from .config import ExperimentConfig, flat, model_label
 from .cube import atomic_write
 from .runs import save_csv, save_json
 from .twin import TwinConfig
@@ -145,7 +145,7 @@ def collect(out) -> pd.DataFrame:
 
 # %% ../nbs/19_loop_modes_and_scales.ipynb #5087a167
 SEED_STUDY = dict(ubRMSE=0.029, R=0.726, KGE=0.679)
-LABEL = {"hybrid": "hybrid", "no_wbm": "MDN-ConvLSTM without WBM"}
+LABEL = {"hybrid": model_label(True), "no_wbm": model_label(False)}
 COLUMNS = ("n", "ubRMSE", "RMSE", "bias", "R", "KGE", "KGE_prime", "CRPS", "coverage50",
            "coverage90", "sharpness90")
 

@@ -14,7 +14,7 @@ import torch
 import xarray as xr
 
 from .config import TrainConfig
-from .cube import check_cube
+from .cube import check_cube, needs
 from .split import roles
 
 # %% auto #0
@@ -121,9 +121,7 @@ def prepare(cube: xr.Dataset, cfg: TrainConfig, norm: dict | None = None,
             feed: str = "split", check: bool = True) -> Prepared:
     """Arrays for a cube: features, residual, roles; `norm` from a trained run, else from it.
     `check=False` for a slice of a cube that has passed the door (a band of a stream)."""
-    needs = ("sm", "precip", "pet", "split") + (
-        ("wbm", "wbm_theta_min", "wbm_theta_range") if cfg.wbm else ())
-    cube = check_cube(cube, needs) if check else cube
+    cube = check_cube(cube, needs("train", cfg.wbm)) if check else cube
     land = cube.land.values.astype(bool)
     n = int((~np.isfinite(cube.wbm.values) & land).sum()) if cfg.wbm else 0
     if n:   # (forcing is checked at the door)

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .config import JobConfig, ReconstructConfig, from_toml, to_toml
+from .config import JobConfig, ReconstructConfig, from_toml, model_label, to_toml
 from .data import open_cube
-from .cube import atomic_write, load_cube, write_cube
+from .cube import atomic_write, load_cube, needs, write_cube
 from .experiment import evaluate
 from .forcing import IMERG, MERRA2, download_forcing, write_imerg, write_merra2
 from .regrid import attach_forcing
@@ -83,11 +83,11 @@ def _wbm(job: JobConfig, out: Path, log) -> xr.Dataset:
     if path.exists():
         log("[3/7] split + WBM: skipped, cube_wbm.nc is there")
     else:
-        cube = fit_wbm(load_cube(out / "cube.nc", ("sm", "precip", "pet")).load(), job.wbm,
+        cube = fit_wbm(load_cube(out / "cube.nc", needs("wbm")).load(), job.wbm,
                        job.split)
         write_cube(cube, path)
         log(f"[3/7] split + WBM: calibrated in {cube.attrs['wbm_seconds']} s")
-    return load_cube(path, ("sm", "precip", "pet", "split", "wbm")).load()
+    return load_cube(path, needs("train", job.train.wbm)).load()
 
 # %% ../nbs/20_job.ipynb #52835ed3
 def _train(job: JobConfig, cube, out: Path, device, progress, log) -> Path:
@@ -108,7 +108,7 @@ def _validate(job: JobConfig, cube, run: Path, out: Path, device, log) -> dict:
     cfg = dataclasses.replace(job.reconstruct, all_observations=False)
     prod = reconstruct(cube, run, cfg, device=device)
     write_cube(prod, vdir / "product.nc")
-    metrics = evaluate(cube, prod, "hybrid" if job.train.wbm else "MDN-ConvLSTM without WBM")
+    metrics = evaluate(cube, prod, model_label(job.train.wbm))
     save_csv(pd.DataFrame(metrics["table"]), vdir / "scores.csv")
     save_json(metrics, vdir / "metrics.json")
     log("[5/7] validation: scored on the withheld test days")

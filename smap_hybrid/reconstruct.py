@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 import smap_hybrid
 from .config import ReconstructConfig
-from .cube import atomic_write, check_cube, write_cube
+from .cube import atomic_write, check_cube, needs, write_cube
 from .features import Fed, Prepared, direction_of, n_inputs, prepare, rollout
 from .model import crps, pool, resolve_precision, widen
 from .runs import Run, load_run, pick_device
@@ -184,7 +184,7 @@ def stream(cube, run: Run, feed="split", ref_role=None, loop=None, days=365, til
     from both sides, `LOOK_AHEAD` days after each block are read for its look-ahead."""
     cfg, s = run.config, run.config.scale
     extra = LOOK_AHEAD if direction_of(cfg, direction) == "both" else 0
-    cube = check_cube(cube, ("sm", "precip", "pet", "split"))
+    cube = check_cube(cube, needs("reconstruct"))
     T, H = cube.sizes["time"], cube.sizes["y"]
     starts, step = tile_origins(max(H, s), s), days if cfg.wbm else T
     tb = tile_batch or tile_batch_size(min(step, T), run)   # the same groups in every block
