@@ -74,8 +74,9 @@ def _check_layout(ds: xr.Dataset, source: str) -> xr.Dataset:
 def _check_sm(ds: xr.Dataset, source: str) -> xr.Dataset:
     "sm in m3/m3 (fills read as missing); a land mask (default: ever observed) with data."
     sm = ds.sm.where(ds.sm > -999).astype("float32").assign_attrs(ds.sm.attrs)
-    land = ds.land if "land" in ds else sm.notnull().any("time")
-    lo, hi, n = dask.compute(sm.min(), sm.max(), (sm.notnull().any("time") & land).sum())
+    seen = sm.notnull().any("time")
+    land = ds.land if "land" in ds else seen
+    lo, hi, n = dask.compute(sm.min(), sm.max(), (seen & land).sum())
     if np.isnan(float(lo)):
         raise ValueError(f"{source}: 'sm' has no valid value")
     if float(lo) < 0 or float(hi) > 1:
@@ -144,6 +145,13 @@ def needs(stage: str, wbm: bool = False) -> tuple:
     return STAGE_NEEDS[stage] + (WBM_SERIES if wbm else ())
 
 # %% ../nbs/03_cube.ipynb #d18ff9aa
+def _a_file(path) -> Path:
+    "`path`, unless it names a folder (an output needs a file name)."
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a folder; the output needs a file name")
+    return path
+
 def _umask() -> int:
     "The process's file-creation mask (read by setting it and putting it back)."
     mask = os.umask(0o022)
@@ -156,9 +164,7 @@ def atomic_write(path):
     it when it fails. OS errors (disk full, ...) become an OSError that names `path`. The file
     gets the mode a plain write would give (0666 less the umask); temporaries of the same output
     left by a killed write are removed first."""
-    path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(f"{path}: is a folder; the output needs a file name")
+    path = _a_file(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
         stale.unlink(missing_ok=True)
@@ -179,9 +185,7 @@ def atomic_write(path):
 # %% ../nbs/03_cube.ipynb #f3640fe5
 def check_output(path, inputs=()) -> Path:
     "Refuse, before any work, an output file that is an input, a folder, or not writable."
-    path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(f"{path}: is a folder; the output needs a file name")
+    path = _a_file(path)
     for i in (Path(i) for i in inputs if i is not None):
         if path.resolve() == i.resolve() or (path.exists() and i.exists()
                                              and os.path.samefile(path, i)):

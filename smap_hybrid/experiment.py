@@ -18,7 +18,7 @@ import xarray as xr
 import smap_hybrid
 from .baselines import baselines
 from .config import ExperimentConfig, flat, model_label
-from .cube import load_cube, needs, write_cube
+from .cube import fingerprint, load_cube, needs, write_cube
 from .metrics import (coverage, days_since_observation, pit_coverage, pit_histogram,
                                  score_table, sharpness, skill_by_gap)
 from .reconstruct import reconstruct
@@ -43,8 +43,7 @@ def load_data(data=None) -> xr.Dataset:
 def _digest(cube: xr.Dataset, *cfgs) -> str:
     "A digest of a cube's inputs and configurations: the key of the WBM cache."
     h = hashlib.sha1(json.dumps([asdict(c) for c in cfgs], sort_keys=True).encode())
-    for k in needs("wbm"):
-        h.update(np.ascontiguousarray(np.nan_to_num(cube[k].values)).tobytes())
+    h.update(fingerprint(cube).encode())
     return h.hexdigest()[:16]
 
 # %% ../nbs/18_experiment.ipynb #0186e684

@@ -20,7 +20,7 @@ from .model import MDNConvLSTM
 
 # %% auto #0
 __all__ = ['pick_device', 'build_model', 'save', 'save_json', 'save_csv', 'member_dir', 'mode_key', 'Run', 'read_summary',
-           'load_run', 'write_run']
+           'config_diff', 'load_run', 'write_run']
 
 # %% ../nbs/12_runs.ipynb #ecb8cb01
 def pick_device(name="auto") -> torch.device:
@@ -98,13 +98,18 @@ def read_summary(run_dir) -> dict:
     return s
 
 # %% ../nbs/12_runs.ipynb #595609ce
+def config_diff(saved: dict, cfg: TrainConfig) -> list:
+    "The settings in which a saved configuration differs from `cfg` (device, precision aside)."
+    return sorted(k for k, v in asdict(cfg).items()
+                  if k not in ("device", "precision") and saved.get(k) != v)
+
 def _mismatch(path: Path, cfg: TrainConfig, state: dict, model) -> str:
     "What differs between a member's saved weights and the network of the run's configuration."
     ck = path.with_name("checkpoint.pt")
     if ck.exists():
-        saved, now = torch.load(ck, map_location="cpu", weights_only=False)["config"], asdict(cfg)
-        diff = [f"{k}: {saved.get(k)!r} in {ck.name}, {v!r} in run.json" for k, v in now.items()
-                if k not in ("device", "precision") and saved.get(k) != v]
+        saved = torch.load(ck, map_location="cpu", weights_only=False)["config"]
+        diff = [f"{k}: {saved.get(k)!r} in {ck.name}, {getattr(cfg, k)!r} in run.json"
+                for k in config_diff(saved, cfg)]
         if diff:
             return "; ".join(diff)
     want = model.state_dict()

@@ -25,8 +25,8 @@ from .cube import fingerprint
 from .features import (DYNAMIC, STATIC, PatchSampler, Prepared, batch_arrays,
                                   direction_of, prepare, rollout)
 from .model import Mixture, mixture_nll
-from .runs import (build_model, member_dir, pick_device, save, save_csv,
-                              save_json, write_run)
+from .runs import (build_model, config_diff, member_dir, pick_device, save,
+                              save_csv, save_json, write_run)
 
 # %% auto #0
 __all__ = ['Sequence', 'batch_loss', 'distributed', 'NonFiniteLoss', 'diagnose', 'WeightAverage', 'train_member',
@@ -137,9 +137,8 @@ def _resume(ck_path, cfg, model, opt, device, progress, avg):
     if not ck_path.exists():
         return state
     ck = torch.load(ck_path, map_location=device, weights_only=False)
-    what = lambda c: {k: v for k, v in c.items() if k not in ("device", "precision")}
-    if what(ck["config"]) != what(asdict(cfg)):
-        diff = sorted(k for k in what(asdict(cfg)) if ck["config"].get(k) != asdict(cfg)[k])
+    diff = config_diff(ck["config"], cfg)
+    if diff:
         raise ValueError(f"{ck_path.parent.parent} holds a run with another configuration "
                          f"(differs in {diff}): use a new run folder")
     model.load_state_dict(ck["model"])
