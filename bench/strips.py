@@ -16,7 +16,8 @@ from bench.global_scale import COLS, ROWS, _generate, _train_small, _wbm
 def main(quick=False):
     from distributed import Client, LocalCluster
 
-    from smap_hybrid.cluster import halo_share, n_bands, reconstruct_strips
+    from smap_hybrid.cluster import halo_share, n_bands, reconstruct_strips, strip_time
+    from smap_hybrid.config import TrainConfig
     from smap_hybrid.cube import load_cube
     from smap_hybrid.reconstruct import reconstruct_to_file
 
@@ -31,7 +32,7 @@ def main(quick=False):
         d = Path(d)
         land_days = _generate(d / "cube.nc", days)
         _wbm(d / "cube.nc", d / "cube_wbm.nc")
-        _train_small(d / "run")  # 32 px, hidden (16, 16): weights do not change the cost
+        _train_small(d / "run")  # the default network: its weights do not change the cost
         cube = load_cube(d / "cube_wbm.nc", ("sm", "precip", "pet", "split"))
         t0 = time.perf_counter()
         reconstruct_to_file(cube, d / "run", d / "one.nc", progress=False)
@@ -48,11 +49,12 @@ def main(quick=False):
     strips, assembly = map(
         float, re.search(r"strips ([\d.]+) s, assembly ([\d.]+) s", logs[-1]).groups()
     )
-    bands = n_bands(ROWS, 32)
-    per_band = strips * 2 / (bands * (1 + halo_share(ROWS, 32, 2)))  # worker-seconds per band
+    scale = TrainConfig().scale
+    bands = n_bands(ROWS, scale)
+    per_band = strips * 2 / (bands * (1 + halo_share(ROWS, scale, 2)))  # worker-seconds a band
     print(
         f"global grid {ROWS} x {COLS} x {days} days ({land_days:.3g} land pixel-days), "
-        f"{os.cpu_count()} cores, 32 px, {bands} bands:"
+        f"{os.cpu_count()} cores, {scale} px, {bands} bands:"
     )
     print(
         f"  2 workers x 1 thread (LocalCluster)   {two:7.1f} s  {one / two:.2f}x the reference "
@@ -62,6 +64,6 @@ def main(quick=False):
         f"  measured cost: {per_band:.2f} worker-seconds per band of {days} days; projected "
         "wall time on N single-thread workers (strips + this assembly):"
     )
-    for n in (4, 8, 16, 32):
-        t = per_band * bands * (1 + halo_share(ROWS, 32, n)) / n + assembly
+    for n in (4, 8, 16, 32, bands, 2 * bands):  # strip_time stops falling at one band a strip
+        t = strip_time(n, bands, per_band, assembly)
         print(f"    N={n:2d}  {t:7.1f} s  ({one / t:.1f}x the reference)")

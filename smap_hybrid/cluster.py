@@ -17,12 +17,12 @@ import xarray as xr
 from .config import ReconstructConfig
 from .cube import atomic_write, write_cube
 from .reconstruct import (define_fields, product_skeleton, reconstruct_to_file,
-                                     tile_origins)
+                                     tile_origins, tile_stride)
 from .runs import read_summary
 
 # %% auto #0
-__all__ = ['strip_ranges', 'n_bands', 'halo_share', 'strips_dir', 'write_strip', 'assemble', 'connect', 'current_client',
-           'reconstruct_strips']
+__all__ = ['strip_ranges', 'n_bands', 'halo_share', 'strip_time', 'strips_dir', 'write_strip', 'assemble', 'connect',
+           'current_client', 'reconstruct_strips']
 
 # %% ../nbs/21_cluster.ipynb #f7fbcdc4
 def strip_ranges(n_bands: int, n: int) -> list:
@@ -40,6 +40,13 @@ def halo_share(rows: int, scale: int, n: int) -> float:
     "The share of band computations (and pixel-days) repeated as halos with `n` strips."
     b = n_bands(rows, scale)
     return (len(strip_ranges(b, n)) - 1) / b
+
+# %% ../nbs/21_cluster.ipynb #d9ee60f7
+def strip_time(n: int, bands: int, per_band: float, assembly: float) -> float:
+    """Projected wall time of `n` strips on `n` workers: the longest strip, its halo band
+    included, at `per_band` worker-seconds a band, then the serial `assembly` (seconds)."""
+    longest = max(len(r) + (r.start > 0) for r in strip_ranges(bands, n))
+    return per_band * longest + assembly
 
 # %% ../nbs/21_cluster.ipynb #3c424300
 def strips_dir(path, cube: xr.Dataset, run_dir, cfg: ReconstructConfig) -> Path:
@@ -138,7 +145,7 @@ def reconstruct_strips(cube: xr.Dataset, run_dir, path,
                                  pure=False) for r, p in zip(ranges, parts)]
         done = client.gather(futures)
     t1 = time.perf_counter()
-    assemble(parts, cube, path, max(1, scale // 2))
+    assemble(parts, cube, path, tile_stride(scale))
     shutil.rmtree(folder)
     log(f"{len(parts)} strips: {done.count('written')} written, {done.count('reused')} reused; "
         f"strips {t1 - t0:.1f} s, assembly {time.perf_counter() - t1:.1f} s")

@@ -21,7 +21,8 @@ import smap_hybrid
 
 # %% auto #0
 __all__ = ['FORCING_RANGES', 'HINTS', 'STAGE_NEEDS', 'WBM_SERIES', 'day_length_hours', 'hamon_pet', 'check_forcing', 'check_cube',
-           'needs', 'atomic_write', 'check_output', 'write_cube', 'load_cube', 'fingerprint', 'check_matches']
+           'needs', 'atomic_write', 'check_output', 'write_cube', 'load_cube', 'SlabReader', 'fingerprint',
+           'check_matches']
 
 # %% ../nbs/03_cube.ipynb #4684b901
 def day_length_hours(lat, doy):
@@ -250,6 +251,20 @@ def load_cube(path, needs=("sm",), chunks_yx=256) -> xr.Dataset:
             keep = {a: b for a, b in v.attrs.items() if a not in ("flag_values", "flag_meanings")}
             ds[k] = (v == 1).assign_attrs(keep)
     return check_cube(ds, needs, str(path))
+
+# %% ../nbs/03_cube.ipynb #a39e13a4
+class SlabReader:
+    "Rows of a lazy cube's days, read a slab of `rows` rows at a time and sliced."
+    def __init__(self, cube: xr.Dataset, rows: int):
+        self.cube, self.rows, self.key, self.slab = cube, rows, None, None
+
+    def read(self, t0: int, t1: int, y0: int, y1: int) -> xr.Dataset:
+        "Rows [y0, y1) of days [t0, t1), in memory."
+        k = self.key
+        if k is None or k[:2] != (t0, t1) or not (k[2] <= y0 and y1 <= k[3]):
+            self.key = k = (t0, t1, y0, min(self.cube.sizes["y"], max(y1, y0 + self.rows)))
+            self.slab = self.cube.isel(time=slice(t0, t1), y=slice(y0, k[3])).load()
+        return self.slab.isel(y=slice(y0 - k[2], y1 - k[2]))
 
 # %% ../nbs/03_cube.ipynb #fcb96961
 def fingerprint(cube: xr.Dataset) -> str:

@@ -18,8 +18,8 @@ from .cube import check_cube, needs
 from .split import roles
 
 # %% auto #0
-__all__ = ['DYNAMIC', 'STATIC', 'FED', 'GAP', 'AHEAD', 'n_inputs', 'Prepared', 'prepare', 'PatchSampler', 'batch_arrays', 'Fed',
-           'ahead', 'rollout', 'direction_of']
+__all__ = ['DYNAMIC', 'STATIC', 'FED', 'GAP', 'AHEAD', 'GAP_EDGES', 'n_inputs', 'Prepared', 'prepare', 'PatchSampler',
+           'batch_arrays', 'Fed', 'gap_bin', 'ahead', 'rollout', 'direction_of']
 
 # %% ../nbs/11_features.ipynb #7878ca17
 DYNAMIC = ("wbm", "precip", "pet", "doy_sin", "doy_cos")
@@ -209,6 +209,14 @@ class Fed:
         if gap:
             out += [torch.log1p(self.since) / np.log(366.0), self.last]
         return [c.unsqueeze(1) for c in out]
+
+# %% ../nbs/11_features.ipynb #a3dd96b0
+GAP_EDGES = (0, 1, 2, 4, 8, 16, 32)   # bins of days since a value was fed: [0], [1], [2, 3], ...
+
+def gap_bin(since: torch.Tensor) -> torch.Tensor:
+    "The gap bin of days since a value was fed: 0 for [0], 1 for [1], 2 for [2, 3], ... 6 for 32+."
+    return torch.bucketize(since, torch.tensor(GAP_EDGES[1:], dtype=since.dtype,
+                                               device=since.device), right=True)
 
 # %% ../nbs/11_features.ipynb #c09eba8d
 def ahead(resid: torch.Tensor, usable: torch.Tensor, absent: float = 365.0) -> torch.Tensor:

@@ -15,38 +15,42 @@ from tqdm.auto import tqdm
 
 import smap_hybrid
 from .config import ReconstructConfig
-from .cube import atomic_write, check_cube, needs, write_cube
-from .features import Fed, Prepared, direction_of, n_inputs, prepare, rollout
+from .cube import SlabReader, atomic_write, check_cube, needs, write_cube
+from .features import (Fed, Prepared, direction_of, gap_bin, n_inputs, prepare,
+                                  rollout)
 from .model import crps, pool, resolve_precision, widen
 from .runs import Run, load_run, pick_device
 
 # %% auto #0
-__all__ = ['QUANTILES', 'GAP_EDGES', 'BAND_VARS', 'LOOK_AHEAD', 'tile_origins', 'taper', 'gap_bin', 'tile_batch_size',
-           'accumulate_tiles', 'finish', 'predict_residual', 'band_rows', 'BandReader', 'stream', 'product_fields',
+__all__ = ['OVERLAP', 'QUANTILES', 'BAND_VARS', 'LOOK_AHEAD', 'tile_stride', 'tile_origins', 'taper', 'tile_batch_size',
+           'accumulate_tiles', 'finish', 'predict_residual', 'band_rows', 'band_reader', 'stream', 'product_fields',
            'product_attrs', 'product_bands', 'product_skeleton', 'reconstruct', 'define_fields', 'reconstruct_to_file']
 
 # %% ../nbs/14_reconstruction.ipynb #5fba9b7a
+OVERLAP = 0.25     # the share of a tile that its neighbour also covers (0.5: half-overlapping)
+
+def tile_stride(size: int) -> int:
+    "Pixels from one tile's origin to the next: the tile less what neighbours share."
+    return max(1, size - int(size * OVERLAP))
+
 def tile_origins(n: int, size: int) -> list:
-    "Origins of half-overlapping tiles of `size` along an axis of `n`, the last flush with the end."
+    "Origins of tiles of `size` along an axis of `n`, `tile_stride` apart, the last at the end."
     if size > n:
         raise ValueError(f"patch size {size} is larger than the domain axis ({n} pixels)")
-    o = list(range(0, n - size + 1, max(1, size // 2)))
+    o = list(range(0, n - size + 1, tile_stride(size)))
     return o if o[-1] == n - size else o + [n - size]
 
 # %% ../nbs/14_reconstruction.ipynb #05077ab2
 def taper(size: int) -> np.ndarray:
-    "The 2-D cosine (sin²) blending weight of one tile."
-    w = np.sin(np.pi * (np.arange(size) + 0.5) / size) ** 2
+    "The 2-D flat-top blending weight of one tile: sin² ramps over the shared pixels."
+    o = max(1, int(size * OVERLAP))
+    ramp = np.sin(np.pi * (np.arange(o) + 0.5) / (2 * o)) ** 2
+    w = np.ones(size)
+    w[:o], w[size - o:] = ramp, ramp[::-1]
     return np.outer(w, w).astype("float32")
 
 # %% ../nbs/14_reconstruction.ipynb #2a73c40e
 QUANTILES = (0.05, 0.95)
-GAP_EDGES = (0, 1, 2, 4, 8, 16, 32)   # bins of days since a value was fed: [0], [1], [2, 3], ...
-
-def gap_bin(since: torch.Tensor) -> torch.Tensor:
-    "The gap bin of days since a value was fed: 0 for [0], 1 for [1], 2 for [2, 3], ... 6 for 32+."
-    return torch.bucketize(since, torch.tensor(GAP_EDGES[1:], dtype=since.dtype,
-                                               device=since.device), right=True)
 
 # %% ../nbs/14_reconstruction.ipynb #3c97d42c
 def tile_batch_size(days: int, run: Run) -> int:
@@ -55,13 +59,23 @@ def tile_batch_size(days: int, run: Run) -> int:
     return max(1, min(64, 2 ** 29 // per_tile))
 
 # %% ../nbs/14_reconstruction.ipynb #61dd347b
+def _scored(f, y, shape) -> torch.Tensor:
+    "`f(ok)` (..., N) at the N pixels `ok` where y is finite, 0 elsewhere: scores cost only those."
+    ok = torch.isfinite(y)
+    out = y.new_zeros(shape + y.shape)
+    out[..., ok] = f(ok).float()
+    return out
+
 def _day_stats(mix, y, since, scales) -> list:
-    "One day's per-pixel statistics of a tile group's mixture (float32), in `_keys` order."
+    "One day's per-pixel statistics of a tile group's mixture (float32), `_keys`; y NaN: unscored."
     if scales is not None:        # the spread calibration: PIT at every widening, in one pass
-        return [since.float(), *widen(mix, scales).cdf(y).float()]
+        return [since.float(), *_scored(lambda ok: widen(mix[ok], scales).cdf(y[ok]), y,
+                                        scales.shape[:1])]
     m = mix.mean().float()
     out = [m, mix.var().float() + m ** 2, *mix.quantile(QUANTILES).float()]
-    return out + ([] if y is None else [mix.cdf(y).float(), crps(mix, y).float()])
+    return out + ([] if y is None else [_scored(lambda ok: mix[ok].cdf(y[ok]), y, ()),
+                                        _scored(lambda ok: crps(mix[ok], y[ok]), y, ())])
+
 
 # %% ../nbs/14_reconstruction.ipynb #6e06dc82
 def _keys(ref, scales) -> list:
@@ -104,12 +118,12 @@ def accumulate_tiles(run: Run, prep: Prepared, loop=None, tile_batch=None, devic
     tiles = [(y, x) for y in tile_origins(H, s) for x in tile_origins(W, s)
              if prep.land[y:y + s, x:x + s].any()]
     tb, keys = tile_batch or tile_batch_size(T, run), _keys(ref, scales)
-    if scales is not None:           # widening factors along a leading axis (S, tiles, y, x)
-        scales = torch.tensor(scales, dtype=torch.float32, device=device).view(-1, 1, 1, 1)
+    if scales is not None:           # widening factors along a leading axis (S, pixels)
+        scales = torch.tensor(scales, dtype=torch.float32, device=device).view(-1, 1)
     spread = run.spread(loop, direction, device) if scales is None else None
     wt = torch.from_numpy(taper(s)).to(device)
     w, acc = torch.zeros(H * W, device=device), torch.zeros(T, len(keys), H * W, device=device)
-    resid, ref = np.nan_to_num(prep.resid), None if ref is None else np.nan_to_num(ref)
+    resid = np.nan_to_num(prep.resid)
     for g in range(0, len(tiles), tb):
         grp = tiles[g:g + tb]
         at = torch.from_numpy(np.concatenate([((y + np.arange(s))[:, None] * W + x + np.arange(s))
@@ -159,21 +173,11 @@ def band_rows(H: int, s: int, bands: range) -> tuple:
 BAND_VARS = ("sm", "precip", "pet", "split", "land", "wbm", "wbm_theta_min", "wbm_theta_range")
 LOOK_AHEAD = 365   # days read past a block for its look-ahead: as far as `ahead` looks
 
-class BandReader:
-    "Rows of a cube's block of days, read from a lazy cube a slab of dask-chunk rows at a time."
-    def __init__(self, cube: xr.Dataset, s: int):
-        self.cube = cube[[k for k in BAND_VARS if k in cube]]
-        chunks = self.cube.sm.chunks
-        self.rows = s if chunks is None else max(s, min(max(chunks[1]), 8 * s))
-        self.key, self.slab = None, None
-
-    def band(self, t0: int, t1: int, y0: int, y1: int) -> xr.Dataset:
-        "Rows [y0, y1) of days [t0, t1), in memory."
-        k = self.key
-        if k is None or k[:2] != (t0, t1) or not (k[2] <= y0 and y1 <= k[3]):
-            self.key = k = (t0, t1, y0, min(self.cube.sizes["y"], max(y1, y0 + self.rows)))
-            self.slab = self.cube.isel(time=slice(t0, t1), y=slice(y0, k[3])).load()
-        return self.slab.isel(y=slice(y0 - k[2], y1 - k[2]))
+def band_reader(cube: xr.Dataset, s: int) -> SlabReader:
+    "A `SlabReader` of the cube's `BAND_VARS`: slabs of a dask chunk's rows, at most 8 patches."
+    cube = cube[[k for k in BAND_VARS if k in cube]]
+    chunks = cube.sm.chunks
+    return SlabReader(cube, s if chunks is None else max(s, min(max(chunks[1]), 8 * s)))
 
 # %% ../nbs/14_reconstruction.ipynb #7ebefead
 def stream(cube, run: Run, feed="split", ref_role=None, loop=None, days=365, tile_batch=None,
@@ -189,18 +193,20 @@ def stream(cube, run: Run, feed="split", ref_role=None, loop=None, days=365, til
     starts, step = tile_origins(max(H, s), s), days if cfg.wbm else T
     tb = tile_batch or tile_batch_size(min(step, T), run)   # the same groups in every block
     want = range(len(starts)) if bands is None else bands
-    reader = BandReader(cube, s)                # a slab of rows, read once for its bands
+    reader = band_reader(cube, s)               # a slab of rows, read once for its bands
     js, carry, pending = range(max(0, want.start - 1), want.stop), {}, None
     work = [(t0, j) for t0 in range(0, T, step) for j in js]
     for t0, j in tqdm(work, desc="band x block", leave=False, disable=None if progress else True):
         y0, t1 = starts[j], min(t0 + step, T)
-        band = reader.band(t0, min(t1 + extra, T), y0, y0 + s)
+        band = reader.read(t0, min(t1 + extra, T), y0, y0 + s)
         full = prepare(band, cfg, norm=run.norm, feed=feed, check=False)
         prep, band = full.days(slice(0, t1 - t0)), band.isel(time=slice(0, t1 - t0))
         ref = None if ref_role is None else np.where(getattr(prep, ref_role), prep.resid, np.nan)
         acc = accumulate_tiles(run, prep, loop, tb, device, ref, carry.setdefault(y0, {}),
                                max(0, cfg.warmup - t0), scales, direction,
                                full.days(slice(t1 - t0, None)))
+        if t1 == T:                        # the last block: no state to hand on
+            carry.pop(y0)
         if j != js.start:
             for k, v in pending.items():
                 acc[k][..., :v.shape[-2], :] += v
@@ -210,7 +216,8 @@ def stream(cube, run: Run, feed="split", ref_role=None, loop=None, days=365, til
             res = finish({k: part(v) for k, v in acc.items()}, run.norm,
                          None if ref is None else part(ref))
             yield t0, t1, y0, band.isel(y=slice(0, done)), prep.rows(done), res
-        pending = {k: v[..., done:, :] for k, v in acc.items()}
+        pending = {k: v[..., done:, :].copy() for k, v in acc.items()}   # not a view of acc
+        full = prep = acc = res = None      # this band freed before the next is prepared
 
 # %% ../nbs/14_reconstruction.ipynb #4b08f02e
 def product_fields(band: xr.Dataset, prep: Prepared, res: dict, wbm: bool) -> dict:
@@ -315,6 +322,7 @@ def define_fields(nc, fields, shape, chunk_rows, has_latlon):
                                 chunksizes=(1, min(shape[1], chunk_rows), shape[2]))
         var.setncatts({**a, "grid_mapping": "crs",
                        **({"coordinates": "lat lon"} if has_latlon else {})})
+        var.set_var_chunk_cache(size=2 ** 22)   # bands write whole chunks: 4 MiB, not 64 each
 
 # %% ../nbs/14_reconstruction.ipynb #975dc962
 def reconstruct_to_file(cube: xr.Dataset, run_dir, path,
@@ -335,7 +343,8 @@ def reconstruct_to_file(cube: xr.Dataset, run_dir, path,
         with netCDF4.Dataset(tmp, "a") as nc:
             for i, (t0, t1, y0, fields) in enumerate(gen):
                 if i == 0:   # band-aligned chunks: a band writes whole chunks
-                    define_fields(nc, fields, shape, max(1, run.config.scale // 2), "lat" in head)
+                    define_fields(nc, fields, shape, tile_stride(run.config.scale), "lat" in head)
                 for k, (v, _) in fields.items():
                     nc[k][t0:t1, y0 - r0:y0 - r0 + v.shape[1], :] = v
+                fields = None    # freed before the next band is made
     return Path(path)

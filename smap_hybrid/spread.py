@@ -11,8 +11,8 @@ import torch
 import xarray as xr
 
 from .config import TrainConfig, from_dict
-from .features import direction_of
-from .reconstruct import GAP_EDGES, gap_bin, stream
+from .features import GAP_EDGES, direction_of, gap_bin
+from .reconstruct import stream
 from .runs import load_run, mode_key, pick_device, read_summary, save_json
 
 # %% auto #0
