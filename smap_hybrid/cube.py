@@ -22,7 +22,7 @@ import smap_hybrid
 # %% auto #0
 __all__ = ['FORCING_RANGES', 'HINTS', 'STAGE_NEEDS', 'WBM_SERIES', 'day_length_hours', 'hamon_pet', 'check_forcing', 'check_cube',
            'needs', 'atomic_write', 'check_output', 'write_cube', 'load_cube', 'SlabReader', 'fingerprint',
-           'check_matches']
+           'check_matches', 'pixel_label']
 
 # %% ../nbs/03_cube.ipynb #4684b901
 def day_length_hours(lat, doy):
@@ -290,3 +290,15 @@ def check_matches(prod: xr.Dataset, cube: xr.Dataset, source="the product"):
     if not a.equals(b):
         raise ValueError(f"{source}: its days ({a[0]:%Y-%m-%d}…{a[-1]:%Y-%m-%d}, {a.size}) are "
                          f"not the cube's ({b[0]:%Y-%m-%d}…{b[-1]:%Y-%m-%d}, {b.size})")
+
+# %% ../nbs/03_cube.ipynb #a26b04b2
+def pixel_label(cube: xr.Dataset, y: int, x: int) -> str:
+    "Pixel (y, x) of a cube as a person reads it: latitude, longitude, EASE-Grid row and column."
+    row = int(cube.row.values[y]) if "row" in cube.coords else int(y)
+    col = int(cube.col.values[x]) if "col" in cube.coords else int(x)
+    grid = f"EASE-Grid 2.0 row {row}, column {col}"
+    if "lat" not in cube.coords or "lon" not in cube.coords:
+        return grid
+    lat, lon = float(cube.lat.values[y, x]), float(cube.lon.values[y, x])
+    ns, ew = "N" if lat >= 0 else "S", "E" if lon >= 0 else "W"
+    return f"{abs(lat):.2f}° {ns}, {abs(lon):.2f}° {ew} ({grid})"

@@ -14,7 +14,7 @@ import xarray as xr
 
 from .config import JobConfig, ReconstructConfig, from_toml, model_label, to_toml
 from .data import open_cube
-from .cube import atomic_write, load_cube, needs, write_cube
+from .cube import atomic_write, load_cube, needs, pixel_label, write_cube
 from .experiment import evaluate
 from .forcing import IMERG, MERRA2, download_forcing, write_imerg, write_merra2
 from .regrid import attach_forcing
@@ -140,7 +140,8 @@ def figures(cube, prod: xr.Dataset, metrics: dict, out: Path) -> list:
     ax.plot(p.time, p.sm_model, label="product mean")
     ax.plot(c.time, c.wbm, color="tab:orange", lw=0.8, label="WBM open loop")
     ax.plot(c.time, c.sm, "o", ms=2.5, color="tab:red", label="SMAP")
-    ax.set(ylabel="soil moisture (m³/m³)", title=f"the pixel with most observations {px}")
+    ax.set(ylabel="soil moisture (m³/m³)",
+           title=f"the pixel with most observations: {pixel_label(cube, px['y'], px['x'])}")
     ax.legend(ncol=4, fontsize=8)
     fig.tight_layout()
     fig.savefig(out / "pixel_series.png", dpi=120)

@@ -18,6 +18,7 @@ import xarray as xr
 
 from .baselines import linear_interpolation
 from .config import ExperimentConfig, ReconstructConfig
+from .cube import pixel_label
 from .experiment import load_data, validate, wbm_cube
 from .metrics import days_since_observation, skill_by_gap, ubrmse
 from .reconstruct import reconstruct
@@ -86,9 +87,8 @@ def series_figure(cube, prod, li, path, pixel=None) -> Path:
     ax.plot(t, at(fed_sm(cube)), ".", color="k", ms=3, label="SMAP, fed")
     ax.plot(t, at(cube.sm.where(r.test)), "o", mfc="none", color="C3", ms=5,
             label="SMAP, withheld (scored)")
-    lat, lon = (float(cube[k].values[yx]) for k in ("lat", "lon"))
-    ax.set(ylabel="soil moisture (m³/m³)", title=f"pixel at {lat:.2f}° N {-lon:.2f}° W — real "
-           "SMAP L3, NLDAS-2 forcing (hydroDL demo data)")
+    ax.set(ylabel="soil moisture (m³/m³)", title=f"{pixel_label(cube, *yx)} — real SMAP L3, "
+           "NLDAS-2 forcing (hydroDL demo data)")
     ax.legend(fontsize=7, ncol=3, loc="upper right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
