@@ -4,7 +4,7 @@ against a reference measured in the same run."""
 import argparse
 import importlib
 
-BENCHES = ["ingest", "wbm", "model", "reconstruct", "experiment", "global_scale", "strips"]
+BENCHES = ["ingest", "wbm", "model", "reconstruct", "experiment", "global_scale", "strips", "gpu"]
 
 if __name__ == "__main__":  # dask workers spawned by a benchmark import this module again
     p = argparse.ArgumentParser(prog="python -m bench")

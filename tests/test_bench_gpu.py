@@ -1,0 +1,42 @@
+"""The prepared GPU benchmark (`python -m bench gpu`) must work the day a GPU is lent: its FLOP
+count agrees with torch's own counter, its training step runs (here on the CPU), and without
+CUDA it measures nothing and says so."""
+
+import dataclasses
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import gpu  # noqa: E402
+from smap_hybrid.config import TrainConfig  # noqa: E402
+from smap_hybrid.features import n_inputs  # noqa: E402
+from smap_hybrid.runs import build_model  # noqa: E402
+
+
+def test_conv_flops_agree_with_torch_counter():
+    cfg = TrainConfig(precision="fp32")
+    model = build_model(cfg)
+    x = torch.randn(2, n_inputs(cfg), 16, 16)
+    with FlopCounterMode(display=False) as fc:
+        model.step(x)
+    assert gpu.conv_flops(cfg, 16, 2, 1) == 3 * fc.get_total_flops()  # forward + backward (2x)
+
+
+def test_peak_lookup():
+    assert gpu.peak_bf16("NVIDIA H200") == 989e12 and gpu.peak_bf16("a CPU") is None
+
+
+def test_training_step_runs_on_cpu():
+    cfg = dataclasses.replace(TrainConfig(), batch=2, seq_len=6, precision="fp32")
+    assert gpu.step_time(cfg, 16, "cpu", reps=1) > 0
+
+
+def test_no_gpu_no_figures(capsys):
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is here: `python -m bench gpu` measures it")
+    gpu.main()
+    assert "no CUDA device here, nothing measured" in capsys.readouterr().out
