@@ -30,8 +30,8 @@ __all__ = ['OVERLAP', 'QUANTILES', 'BAND_VARS', 'LOOK_AHEAD', 'tile_stride', 'ti
 OVERLAP = 0.25     # the share of a tile that its neighbour also covers (0.5: half-overlapping)
 
 def tile_stride(size: int) -> int:
-    "Pixels from one tile's origin to the next: the tile less what neighbours share."
-    return max(1, size - int(size * OVERLAP))
+    "Pixels from one tile's origin to the next: the tile less the `OVERLAP` it shares (>= 1 px)."
+    return size - max(1, int(size * OVERLAP))
 
 def tile_origins(n: int, size: int) -> list:
     "Origins of tiles of `size` along an axis of `n`, `tile_stride` apart, the last at the end."
@@ -43,7 +43,7 @@ def tile_origins(n: int, size: int) -> list:
 # %% ../nbs/14_reconstruction.ipynb #05077ab2
 def taper(size: int) -> np.ndarray:
     "The 2-D flat-top blending weight of one tile: sin² ramps over the shared pixels."
-    o = max(1, int(size * OVERLAP))
+    o = size - tile_stride(size)                 # the pixels shared with a neighbour
     ramp = np.sin(np.pi * (np.arange(o) + 0.5) / (2 * o)) ** 2
     w = np.ones(size)
     w[:o], w[size - o:] = ramp, ramp[::-1]
@@ -59,23 +59,22 @@ def tile_batch_size(days: int, run: Run) -> int:
     return max(1, min(64, 2 ** 29 // per_tile))
 
 # %% ../nbs/14_reconstruction.ipynb #61dd347b
-def _scored(f, y, shape) -> torch.Tensor:
-    "`f(ok)` (..., N) at the N pixels `ok` where y is finite, 0 elsewhere: scores cost only those."
+def _scored(f, mix, y, shape) -> torch.Tensor:
+    "`f(mixture, y)` (..., N) at the N pixels where y is finite, 0 elsewhere: only those cost."
     ok = torch.isfinite(y)
     out = y.new_zeros(shape + y.shape)
-    out[..., ok] = f(ok).float()
+    out[..., ok] = f(mix[ok], y[ok]).float()
     return out
 
 def _day_stats(mix, y, since, scales) -> list:
     "One day's per-pixel statistics of a tile group's mixture (float32), `_keys`; y NaN: unscored."
     if scales is not None:        # the spread calibration: PIT at every widening, in one pass
-        return [since.float(), *_scored(lambda ok: widen(mix[ok], scales).cdf(y[ok]), y,
+        return [since.float(), *_scored(lambda m, v: widen(m, scales).cdf(v), mix, y,
                                         scales.shape[:1])]
     m = mix.mean().float()
     out = [m, mix.var().float() + m ** 2, *mix.quantile(QUANTILES).float()]
-    return out + ([] if y is None else [_scored(lambda ok: mix[ok].cdf(y[ok]), y, ()),
-                                        _scored(lambda ok: crps(mix[ok], y[ok]), y, ())])
-
+    pit_crps = lambda m, v: torch.stack([m.cdf(v), crps(m, v)])   # one pass over the scored
+    return out + ([] if y is None else list(_scored(pit_crps, mix, y, (2,))))
 
 # %% ../nbs/14_reconstruction.ipynb #6e06dc82
 def _keys(ref, scales) -> list:
