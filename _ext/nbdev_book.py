@@ -10,6 +10,9 @@ nothing of them, so this Sphinx extension rewrites each notebook as Sphinx reads
   ``skip-execution``, exactly as ``nbdev_test`` skips them;
 * a hidden first cell makes nbdev's ``show_doc`` start with ``<hr/>`` instead of the
   Markdown rule ``---``, which docutils rejects at the start of an output;
+* every notebook's kernel talks over Unix sockets (``smap_hybrid.experiments.IPCKernelManager``),
+  not TCP ports another process can take between their choice and the kernel's bind
+  (chapter 19 tells the story);
 * after the build, the BokehJS and Panel scripts that plot outputs load from their CDNs are
   copied from the installed ``bokeh`` and ``panel`` packages into ``_static/offline/`` and the
   pages point there, so the interactive figures work offline and in a sandboxed browser.
@@ -136,7 +139,21 @@ def _build_finished(app, exc):
         offline_assets(app.outdir)
 
 
+def _kernels_over_unix_sockets():
+    # myst-nb's cache mode executes through jupyter-cache, which hands extra keyword arguments
+    # to nbclient but offers no setting for them: the one call is given the kernel manager here
+    from functools import partial
+
+    from myst_nb.core.execute import cache
+
+    from smap_hybrid.experiments import IPCKernelManager
+
+    cache.single_nb_execution = partial(cache.single_nb_execution,
+                                        kernel_manager_class=IPCKernelManager)
+
+
 def setup(app):
+    _kernels_over_unix_sockets()
     app.connect("source-read", _source_read)
     app.connect("build-finished", _build_finished)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

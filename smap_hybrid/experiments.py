@@ -5,12 +5,17 @@
 # %% ../nbs/19_loop_modes_and_scales.ipynb #21a7b638
 from __future__ import annotations
 import json
+import os
 import re
+import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import nbformat
 import pandas as pd
+from jupyter_client import AsyncKernelManager
+from traitlets import default
 
 import smap_hybrid
 from .config import ExperimentConfig, flat, model_label
@@ -19,9 +24,9 @@ from .runs import save_csv, save_json
 from .twin import TwinConfig
 
 # %% auto #0
-__all__ = ['RUN_PARAMS', 'META', 'SEED_STUDY', 'LABEL', 'COLUMNS', 'experiment_notebook', 'run_name', 'run_one', 'run_batch',
-           'collect', 'grid_table', 'comparison_table', 'plot_comparison', 'batch_report', 'RunsFailed',
-           'raise_if_failed']
+__all__ = ['RUN_PARAMS', 'META', 'SEED_STUDY', 'LABEL', 'COLUMNS', 'experiment_notebook', 'run_name', 'IPCKernelManager',
+           'run_one', 'run_batch', 'collect', 'grid_table', 'comparison_table', 'plot_comparison', 'batch_report',
+           'RunsFailed', 'raise_if_failed']
 
 # %% ../nbs/19_loop_modes_and_scales.ipynb #b467a700
 RUN_PARAMS = dict(data=None, **{f"twin_{k}": getattr(TwinConfig(), k) for k in ("rows", "cols",
@@ -65,6 +70,20 @@ def _failure(e) -> str:
         msg += " | " + where[-1500:]
     return msg
 
+# %% ../nbs/19_loop_modes_and_scales.ipynb #32e18b6f
+class IPCKernelManager(AsyncKernelManager):
+    "A kernel over Unix sockets in the temporary directory: no TCP port to lose to a neighbour."
+    @default("transport")
+    def _transport_default(self) -> str:
+        return "ipc" if os.name == "posix" else "tcp"
+
+    @default("ip")
+    def _ip_default(self) -> str:   # the sockets' path, absolute: the kernel runs in another cwd
+        if self.transport != "ipc":
+            return super()._ip_default()
+        return os.path.join(tempfile.gettempdir(), f"kernel-{uuid.uuid4().hex[:16]}")
+
+
 # %% ../nbs/19_loop_modes_and_scales.ipynb #7ff83e98
 def run_one(nb, rd: Path, params: dict, log, tag) -> None:
     "Execute the notebook for one run into `rd`, or record its failure there."
@@ -74,7 +93,8 @@ def run_one(nb, rd: Path, params: dict, log, tag) -> None:
     t0 = time.perf_counter()
     try:
         pm.execute_notebook(str(nb), str(rd / "experiment.ipynb"), parameters=params,
-                            kernel_name="python3", progress_bar=False, cwd=str(rd))
+                            kernel_name="python3", progress_bar=False, cwd=str(rd),
+                            kernel_manager_class=IPCKernelManager)
         log(f"{tag}: done in {time.perf_counter() - t0:.0f} s")
     except Exception as e:
         msg = _failure(e)

@@ -10,7 +10,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "_ext"))
-from nbdev_book import rewrite_notebook, tags_for  # noqa: E402
+from nbdev_book import _kernels_over_unix_sockets, rewrite_notebook, tags_for  # noqa: E402
 
 HTML = ROOT / "_build" / "html"
 
@@ -24,6 +24,16 @@ def test_directives_become_tags():
     assert tags_for(["eval: false"], flags) == ["skip-execution"]
     assert tags_for(["gpu"], flags) == ["skip-execution"]
     assert tags_for(["export"], flags) == []
+
+
+def test_the_books_kernels_talk_over_unix_sockets(monkeypatch):
+    from myst_nb.core.execute import cache
+
+    from smap_hybrid.experiments import IPCKernelManager
+
+    monkeypatch.setattr(cache, "single_nb_execution", cache.single_nb_execution)
+    _kernels_over_unix_sockets()
+    assert cache.single_nb_execution.keywords == {"kernel_manager_class": IPCKernelManager}
 
 
 def test_rewrite_strips_every_directive():
