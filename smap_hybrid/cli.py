@@ -9,23 +9,26 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import xarray as xr
 
 import smap_hybrid
-from .config import (ExperimentConfig, JobConfig, ReconstructConfig, SplitConfig,
-                                TrainConfig, WBMConfig, add_options, flat, from_options,
-                                from_toml, model_label)
+from .config import (ExperimentConfig, InsituConfig, JobConfig, ReconstructConfig,
+                                SplitConfig, TrainConfig, WBMConfig, add_options, flat,
+                                comma_list, from_options, from_toml)
 from .data import format_gap_summary, gap_summary, open_cube
-from .cube import check_matches, check_output, load_cube, needs, write_cube
-from .experiment import evaluate, load_data, run_experiment, wbm_cube
+from .cube import check_output, load_cube, needs, write_cube
+from .experiment import evaluate_file, load_data, run_experiment, wbm_cube
 from .experiments import (RUN_PARAMS, RunsFailed, batch_report, raise_if_failed,
                                      run_batch)
 from .forcing import download_forcing
+from .insitu import insitu_report
 from .regrid import attach_forcing
 from .job import figures, run_job, summary
 from .cluster import connect, reconstruct_strips
 from .spread import calibrate_spread
 from .smap import SMAPFileError, download_spl3smp
+from .runs import save_csv
 from .split import split_summary
 from .train import train
 from .twin import TwinConfig, make_twin
@@ -113,22 +116,27 @@ def cmd_reconstruct(a):
 
 # %% ../nbs/22_cli.ipynb #e6a64add
 def cmd_validate(a):
-    "Score a product and every baseline on the cube's withheld test days (and twin truth)."
-    cube = load_cube(a.cube, needs("validate")).load()
+    "Score a product on the cube's withheld days (CUBE PRODUCT) and/or at stations (--insitu)."
+    *cube, product = a.inputs
+    if len(cube) > 1 or not (cube or a.insitu) or (a.out and not cube):
+        raise ValueError("give CUBE PRODUCT (the withheld days; --out their table), PRODUCT "
+                         "--insitu DOWNLOAD (ISMN stations; --insitu-out their tables), or both")
     try:
-        prod = xr.open_dataset(a.product)
+        prod = xr.open_dataset(product)
     except (OSError, ValueError) as e:
-        raise ValueError(f"{a.product}: not a readable netCDF product ({e})") from e
-    check_matches(prod, cube, a.product)
-    if prod.attrs.get("observations_fed") == "all":
+        raise ValueError(f"{product}: not a readable netCDF product ({e})") from e
+    if cube and prod.attrs.get("observations_fed") == "all":
         print("note: this product was made with every observation fed, the test days "
               "included: its scores are optimistic (reconstruct without --all-observations)")
-    name = model_label(prod.attrs.get("model", "").startswith("WBM"))
-    metrics = evaluate(cube, prod, name)
-    print(summary(metrics))
-    if a.out:
-        import pandas as pd
-        pd.DataFrame(metrics["table"]).to_csv(a.out, index=False)
+    if cube:
+        metrics = evaluate_file(cube[0], prod, product)
+        print(summary(metrics))
+        if a.out:
+            save_csv(pd.DataFrame(metrics["table"]), a.out)
+    if a.insitu:
+        folder = a.insitu_out or Path(product).with_name(Path(product).stem + "_insitu")
+        print(insitu_report(prod, a.insitu, from_options(InsituConfig, a), folder))
+
 
 # %% ../nbs/22_cli.ipynb #864b3a87
 def cmd_run(a):
@@ -145,16 +153,6 @@ def cmd_run(a):
     res = run_job(job, a.out, device=job.train.device)
     print(summary(res["metrics"]))
     print(f"product: {res['product']}; figures: {', '.join(str(f) for f in res['figures'])}")
-
-# %% ../nbs/22_cli.ipynb #6fbaa308
-def _list(kind):
-    def parse(text):
-        try:
-            return tuple(kind(v) for v in text.split(",") if v)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a comma-separated list of "
-                                             f"{kind.__name__}, got {text!r}") from None
-    return parse
 
 # %% ../nbs/22_cli.ipynb #15f52b80
 GRID_AXES = ("scale", "loop", "model", "seed")
@@ -257,11 +255,16 @@ def _model_stages(sub):
     s.add_argument("--out", required=True, help="product (netCDF)")
     s.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     add_options(s, ReconstructConfig).set_defaults(func=cmd_reconstruct)
-    s = _stage(sub, "validate", cmd_validate, "score a product and the baselines on test days")
-    s.add_argument("cube")
-    s.add_argument("product")
-    s.add_argument("--out", default=None, help="write the table as CSV")
-    s.set_defaults(func=cmd_validate)
+    s = _stage(sub, "validate", cmd_validate, "score a product: on the cube's withheld days, "
+               "against ISMN stations")
+    s.add_argument("inputs", nargs="+", metavar="[CUBE] PRODUCT",
+                   help="the cube and the product (withheld days), or the product alone")
+    s.add_argument("--out", default=None, help="write the withheld days' table as CSV")
+    s.add_argument("--insitu", default=None, metavar="DOWNLOAD",
+                   help="an ISMN download (zip or folder): score against its stations")
+    s.add_argument("--insitu-out", default=None, metavar="FOLDER", help="its tables and map "
+                   "(default: PRODUCT_insitu beside the product)")
+    add_options(s, InsituConfig).set_defaults(func=cmd_validate)
 
 # %% ../nbs/22_cli.ipynb #5d92105d
 def _job_stages(sub):
@@ -281,10 +284,11 @@ def _job_stages(sub):
     s = _stage(sub, "experiments", cmd_experiments, "the scale x loop-mode grid (papermill)")
     s.add_argument("--out", required=True, help="batch folder (rerun to continue)")
     s.add_argument("--data", default=None, help="a cube (netCDF); default: the twin")
-    s.add_argument("--scales", type=_list(int), default=(16, 32, 64), help="e.g. 16,32,64")
-    s.add_argument("--loops", type=_list(str), default=("closed", "open"), help="e.g. closed,open")
-    s.add_argument("--seeds", type=_list(int), default=(0,), help="e.g. 0,1,2")
-    s.add_argument("--models", type=_list(str), default=("hybrid", "no_wbm"),
+    s.add_argument("--scales", type=comma_list(int), default=(16, 32, 64), help="e.g. 16,32,64")
+    s.add_argument("--loops", type=comma_list(str), default=("closed", "open"),
+                   help="e.g. closed,open")
+    s.add_argument("--seeds", type=comma_list(int), default=(0,), help="e.g. 0,1,2")
+    s.add_argument("--models", type=comma_list(str), default=("hybrid", "no_wbm"),
                    help="hybrid and/or no_wbm")
     for k in ("twin_rows", "twin_cols", "twin_days"):   # the twin's defaults (TwinConfig)
         v = RUN_PARAMS[k]
@@ -316,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # %% ../nbs/22_cli.ipynb #4d0d8d9c
 FILE_OUTPUT = ("ingest", "twin", "wbm", "reconstruct", "validate")
-INPUTS = ("cube", "product", "src", "forcing", "run", "config", "data")
+INPUTS = ("cube", "inputs", "insitu", "src", "forcing", "run", "config", "data")
 
 def check_paths(a):
     "Refuse an `--out` that would replace an input or is the wrong kind of path, before work."

@@ -18,8 +18,8 @@ from .smap import SPL3SMP_VERSION
 
 # %% auto #0
 __all__ = ['CHOICES', 'GROUPS', 'parse_period', 'SplitConfig', 'WBMConfig', 'check_choice', 'model_label', 'TrainConfig',
-           'ReconstructConfig', 'field_docs', 'add_options', 'from_options', 'ExperimentConfig', 'JobConfig', 'to_toml',
-           'from_dict', 'from_toml', 'flat', 'from_flat']
+           'ReconstructConfig', 'InsituConfig', 'field_docs', 'add_options', 'from_options', 'comma_list',
+           'ExperimentConfig', 'JobConfig', 'to_toml', 'from_dict', 'from_toml', 'flat', 'from_flat']
 
 # %% ../nbs/07_config.ipynb #fc23b208
 def parse_period(period: str) -> tuple:
@@ -59,7 +59,7 @@ class WBMConfig:
 # %% ../nbs/07_config.ipynb #3b391f32
 CHOICES = dict(model=("hybrid", "no_wbm"), loop=("closed", "open"),
                loop_mode=("closed", "open"), precision=("auto", "bf16", "fp32"),
-               direction=("both", "forward"))
+               direction=("both", "forward"), daily=("overpass", "mean"))
 
 def check_choice(name: str, value):
     "A clear error when a setting with a fixed set of values has another one."
@@ -144,6 +144,25 @@ class ReconstructConfig:
         check_choice("loop_mode", self.loop_mode)
         check_choice("direction", self.direction)
 
+# %% ../nbs/07_config.ipynb #844c4d81
+@dataclass(frozen=True)
+class InsituConfig:
+    "How in-situ stations are read and matched to a product's days."
+    depth_max: float = 0.05     # surface sensors: the sensor's top at most this deep (m)
+    flags: tuple = ("G",)       # ISMN quality flags kept (G: good)
+    daily: str = "overpass"     # overpass: the reading nearest the overpass; mean: the day's mean
+    overpass_h: float = 6.0     # the overpass in local solar time (SMAP AM: 06:00)
+    window_h: float = 1.0       # overpass: the farthest reading from it (hours)
+    min_hours: int = 18         # mean: hourly readings needed on a local solar day
+    min_days: int = 10          # days in common needed to score a site
+
+    def __post_init__(self):
+        check_choice("daily", self.daily)
+        if self.window_h <= 0 or self.min_days < 3 or not 1 <= self.min_hours <= 24:
+            raise ValueError("window_h must be positive, min_days at least 3 and min_hours "
+                             "within 1-24")
+
+
 # %% ../nbs/07_config.ipynb #29ff7f12
 def field_docs(cls) -> dict:
     "name → the comment after the field in the class's source ('' where there is none)."
@@ -191,6 +210,18 @@ def from_options(cls, ns, prefix="", **fixed):
         if _kind(f)[0] == "tuple" and f.name in kw and kw[f.name] is not None:
             kw[f.name] = tuple(kw[f.name])
     return cls(**{**kw, **fixed})
+
+# %% ../nbs/07_config.ipynb #95edc9f3
+def comma_list(kind):
+    "An argparse type: 'a,b,c' → a tuple of `kind`, or a clear refusal."
+    def parse(text):
+        try:
+            return tuple(kind(v) for v in text.split(",") if v)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list of "
+                                             f"{kind.__name__}, got {text!r}") from None
+    return parse
+
 
 # %% ../nbs/07_config.ipynb #e62479fa
 GROUPS = (SplitConfig, WBMConfig, TrainConfig, ReconstructConfig)  # their names never clash

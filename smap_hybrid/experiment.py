@@ -18,7 +18,7 @@ import xarray as xr
 import smap_hybrid
 from .baselines import baselines
 from .config import ExperimentConfig, flat, model_label
-from .cube import fingerprint, load_cube, needs, write_cube
+from .cube import check_matches, fingerprint, load_cube, needs, write_cube
 from .metrics import (coverage, days_since_observation, pit_coverage, pit_histogram,
                                  score_table, sharpness, skill_by_gap)
 from .reconstruct import reconstruct
@@ -30,7 +30,7 @@ from .twin import TwinConfig, make_twin
 from .wbm import fit_wbm
 
 # %% auto #0
-__all__ = ['load_data', 'wbm_cube', 'validate', 'evaluate', 'run_experiment']
+__all__ = ['load_data', 'wbm_cube', 'validate', 'evaluate', 'run_experiment', 'evaluate_file']
 
 # %% ../nbs/18_experiment.ipynb #3da8af33
 def load_data(data=None) -> xr.Dataset:
@@ -133,3 +133,11 @@ def run_experiment(cfg: ExperimentConfig = ExperimentConfig(), data=None, out="e
                software=smap_hybrid.__version__, seconds=round(time.perf_counter() - t0, 1))
     save_json(res, out / "metrics.json")
     return res
+
+# %% ../nbs/18_experiment.ipynb #72d47376
+def evaluate_file(cube_path, prod: xr.Dataset, source="the product") -> dict:
+    "`evaluate` of a product on the cube file it was made from (another cube's is refused)."
+    cube = load_cube(cube_path, needs("validate")).load()
+    check_matches(prod, cube, source)
+    return evaluate(cube, prod, model_label(prod.attrs.get("model", "").startswith("WBM")))
+

@@ -45,6 +45,15 @@ def dmr(samples):
     return p
 
 
+@pytest.fixture(scope="session")
+def ismn_sample(samples):
+    "The ISMN sample download (two COSMOS stations, 2017-08-10 to 2018-08-09)."
+    p = samples / "ismn_sample" / "Data_seperate_files_header_20170810_20180809.zip"
+    if not p.exists():
+        pytest.skip(f"{p} not found")
+    return p
+
+
 V9_VARS = READ_VARS + ("soil_moisture_dca", "retrieval_qual_flag_dca", "grid_surface_status")
 
 

@@ -1,6 +1,7 @@
 """The hybrid end to end on a small twin, as a user runs it (the console script): it beats the WBM
 alone and linear interpolation on withheld observed days; training killed mid-run resumes from
-its checkpoint to the same result; bad input gets a clear error."""
+its checkpoint to the same result; the product is scored against ISMN stations; bad input gets a
+clear error."""
 
 import numpy as np
 import pandas as pd
@@ -29,39 +30,67 @@ def cube(tmp_path_factory):
     return d / "cube.nc"
 
 
-def test_hybrid_beats_wbm_and_linear_interpolation(cube, tmp_path):
-    r = run("train", cube, "--out", tmp_path / "run", *TRAIN)
+@pytest.fixture(scope="module")
+def trained(cube, tmp_path_factory):
+    "A trained run and its product (reconstructed in 3 blocks of days): folder/run, product.nc."
+    d = tmp_path_factory.mktemp("hybrid")
+    r = run("train", cube, "--out", d / "run", *TRAIN)
     assert r.returncode == 0, r.stderr
-    r = run(
-        "reconstruct",
-        cube,
-        "--run",
-        tmp_path / "run",
-        "--out",
-        tmp_path / "product.nc",
-        "--days",
-        "300",
-    )  # 3 blocks of days
+    r = run("reconstruct", cube, "--run", d / "run", "--out", d / "product.nc", "--days", "300")
     assert r.returncode == 0, r.stderr
-    prod = xr.open_dataset(tmp_path / "product.nc")
+    return d
+
+
+def test_hybrid_beats_wbm_and_linear_interpolation(cube, trained, tmp_path):
+    prod = xr.open_dataset(trained / "product.nc")
     land = prod.land.values == 1
     assert not np.isnan(prod.sm.values[:, land]).any(), "the product must be gap-free on land"
     assert {"sm", "sm_std", "sm_q05", "sm_q95", "source", "wbm"} <= set(
         prod.variables
     ) and prod.attrs["loop_mode"] == "closed"
     strips = ("--days", "300", "--strips", "3")
-    r = run("reconstruct", cube, "--run", tmp_path / "run", "--out", tmp_path / "p3.nc", *strips)
+    r = run("reconstruct", cube, "--run", trained / "run", "--out", tmp_path / "p3.nc", *strips)
     assert r.returncode == 0 and "3 strips: 3 written" in r.stdout, r.stderr
     p3 = xr.open_dataset(tmp_path / "p3.nc")
     for k in ("sm", "sm_std", "sm_q05", "sm_q95", "source", "pit"):  # same process, same bits
         assert np.array_equal(p3[k].values, prod[k].values, equal_nan=True), k
-    r = run("validate", cube, tmp_path / "product.nc", "--out", tmp_path / "m.csv")
+    r = run("validate", cube, trained / "product.nc", "--out", tmp_path / "m.csv")
     assert r.returncode == 0, r.stderr
     m = pd.read_csv(tmp_path / "m.csv")
     m = m[m.reference == "withheld SMAP days"].set_index("estimator")
     for base in ("WBM open loop", "linear interpolation"):
         assert m.loc["hybrid", "ubRMSE"] < m.loc[base, "ubRMSE"], m
         assert m.loc["hybrid", "R"] > m.loc[base, "R"], m
+
+
+def test_validate_against_ismn_stations(cube, trained, ismn_sample, tmp_path):
+    "The twin's window (2018-2019) holds the sample's ARM-1 station (to 2018-08-09), not Barrow."
+    prod = trained / "product.nc"
+    r = run("validate", prod, "--insitu", ismn_sample, "--insitu-out", tmp_path / "insitu")
+    assert r.returncode == 0, r.stderr
+    assert "left out: COSMOS/Barrow-ARM: outside the product's window" in r.stdout, r.stdout
+    sites = pd.read_csv(tmp_path / "insitu" / "sites.csv").set_index(["days", "estimator"])
+    assert set(sites.stations) == {"COSMOS/ARM-1"} and set(sites.depths) == {"0-0.19 m"}
+    n = sites.n
+    assert n["observed", "product"] == n["observed", "SMAP"] > 20 and n["filled", "product"] > 50
+    assert n["all", "product"] == n["observed", "product"] + n["filled", "product"] <= 221
+    assert (sites.R_lo < sites.R).all() and (sites.R < sites.R_hi).all()
+    assert {p.name for p in (tmp_path / "insitu").iterdir()} == {
+        "sites.csv", "overall.csv", "skipped.csv", "map.png"}
+    r = run("validate", cube, prod, "--insitu", ismn_sample, "--daily", "mean")   # both at once
+    assert r.returncode == 0 and "withheld" in r.stdout and "day's mean" in r.stdout, r.stderr
+    assert (trained / "product_insitu" / "overall.csv").exists()   # beside the product
+    r = run("validate", prod, "--insitu", ismn_sample, "--depth-max", "-0.1")
+    assert r.returncode == 1 and "ARM-1: no soil moisture sensor with its top within" in r.stderr
+
+
+def test_validate_refuses_what_is_not_an_ismn_download(trained, tmp_path):
+    (tmp_path / "cut.zip").write_bytes(b"PK\x03\x04 cut short")
+    for bad, says in ((tmp_path / "cut.zip", "neither a folder nor a readable zip"),
+                      (tmp_path, "holds no ISMN station file"),
+                      (tmp_path / "none.zip", "no such ISMN download")):
+        r = run("validate", trained / "product.nc", "--insitu", bad)
+        assert r.returncode == 1 and says in r.stderr and str(bad) in r.stderr, r.stderr
 
 
 def test_killed_training_resumes_to_the_same_model(cube, tmp_path):
