@@ -146,10 +146,9 @@ def cmd_run(a):
     else:
         if a.bbox is None or a.start is None or a.end is None:
             raise ValueError("give --bbox, --start and --end (or a job file: --config job.toml)")
-        job = JobConfig(bbox=tuple(a.bbox), start=a.start, end=a.end,
-                        smap_version=a.smap_version, split=from_options(SplitConfig, a),
-                        wbm=from_options(WBMConfig, a), train=from_options(TrainConfig, a),
-                        reconstruct=from_options(ReconstructConfig, a))
+        job = from_options(JobConfig, a, bbox=tuple(a.bbox), split=from_options(SplitConfig, a),
+                           wbm=from_options(WBMConfig, a), train=from_options(TrainConfig, a),
+                           reconstruct=from_options(ReconstructConfig, a))
     res = run_job(job, a.out, device=job.train.device)
     print(summary(res["metrics"]))
     print(f"product: {res['product']}; figures: {', '.join(str(f) for f in res['figures'])}")
@@ -252,7 +251,8 @@ def _model_stages(sub):
     s = _stage(sub, "reconstruct", cmd_reconstruct, "write the gap-free product")
     s.add_argument("cube", help="cube with the WBM")
     s.add_argument("--run", required=True, help="trained run folder")
-    s.add_argument("--out", required=True, help="product (netCDF)")
+    s.add_argument("--out", required=True, help="product (netCDF; a name ending in .zarr: a "
+                   "zarr store)")
     s.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     add_options(s, ReconstructConfig).set_defaults(func=cmd_reconstruct)
     s = _stage(sub, "validate", cmd_validate, "score a product: on the cube's withheld days, "
@@ -275,8 +275,7 @@ def _job_stages(sub):
     _bbox(s)
     s.add_argument("--start", default=None, help="first SMAP day (YYYY-MM-DD)")
     s.add_argument("--end", default=None, help="last SMAP day (YYYY-MM-DD)")
-    s.add_argument("--smap-version", default=JobConfig.smap_version,
-                   help=f"SPL3SMP version (default {JobConfig.smap_version})")
+    add_options(s, JobConfig, skip=("bbox", "start", "end"))   # --smap-version, --product
     for cls in (SplitConfig, WBMConfig, TrainConfig):
         add_options(s, cls)
     add_options(s, ReconstructConfig, skip=("loop_mode", "all_observations"))

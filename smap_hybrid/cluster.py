@@ -10,19 +10,22 @@ import json
 import shutil
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import xarray as xr
 
 from .config import ReconstructConfig
-from .cube import atomic_write, write_cube
-from .reconstruct import (define_fields, product_skeleton, reconstruct_to_file,
-                                     tile_origins, tile_stride)
-from .runs import read_summary
+from .cube import atomic_write, cf_encoding, is_zarr, write_cube
+from .reconstruct import (define_fields, product_attrs, product_bands, product_fields,
+                                     product_skeleton, reconstruct_to_file, tile_origins,
+                                     tile_stride)
+from .runs import load_run, pick_device, read_summary
 
 # %% auto #0
-__all__ = ['strip_ranges', 'n_bands', 'halo_share', 'strip_time', 'strips_dir', 'write_strip', 'assemble', 'connect',
-           'current_client', 'reconstruct_strips']
+__all__ = ['ZARR_CHUNKS', 'strip_ranges', 'n_bands', 'halo_share', 'strip_time', 'strips_dir', 'write_strip', 'assemble',
+           'connect', 'current_client', 'reconstruct_strips', 'marks', 'field_specs', 'zarr_skeleton',
+           'write_strip_zarr', 'reconstruct_zarr']
 
 # %% ../nbs/21_cluster.ipynb #f7fbcdc4
 def strip_ranges(n_bands: int, n: int) -> list:
@@ -126,8 +129,11 @@ def current_client():
 def reconstruct_strips(cube: xr.Dataset, run_dir, path,
                        cfg: ReconstructConfig = ReconstructConfig(), device="auto",
                        client=None, progress=True, log=print) -> Path:
-    "`reconstruct_to_file` as strips: dask tasks on a cluster, resumable strip by strip."
+    """`reconstruct_to_file` as strips: dask tasks on a cluster, resumable strip by strip (a zarr
+    store for a path ending in .zarr: `reconstruct_zarr`)."""
     client = client or current_client()
+    if is_zarr(path):
+        return reconstruct_zarr(cube, run_dir, path, cfg, device, client, log)
     n = cfg.strips or (len(client.scheduler_info()["workers"]) if client else 1)
     if n <= 1 and client is None:
         return reconstruct_to_file(cube, run_dir, path, cfg, device, progress)
@@ -150,3 +156,99 @@ def reconstruct_strips(cube: xr.Dataset, run_dir, path,
     log(f"{len(parts)} strips: {done.count('written')} written, {done.count('reused')} reused; "
         f"strips {t1 - t0:.1f} s, assembly {time.perf_counter() - t1:.1f} s")
     return Path(path)
+
+# %% ../nbs/21_cluster.ipynb #1c32135e
+ZARR_CHUNKS = dict(time=16, x=96)   # y: a band of rows (tile_stride), so strips share no chunk
+
+def marks(store) -> Path:
+    "The folder of a store's marks (its skeleton, its finished strips), beside it."
+    return Path(store).with_name(Path(store).name + ".done")
+
+def field_specs(cube: xr.Dataset, wbm: bool, scored: bool) -> dict:
+    "name → (dtype, attrs) of the product's variables: `product_fields` on one dummy pixel-day."
+    one = np.zeros((1, 1, 1), "float32")
+    band = xr.Dataset({k: (("time", "y", "x"), one) for k in ("sm", "wbm") if k in cube})
+    prep = SimpleNamespace(land=np.ones((1, 1), bool), base=one, fed=one > 0)
+    res = dict.fromkeys(("mean", "std", "q05", "q95") + (("pit", "crps") if scored else ()), one)
+    return {k: (v.dtype, a) for k, (v, a) in product_fields(band, prep, res, wbm).items()}
+
+
+# %% ../nbs/21_cluster.ipynb #f804ab7e
+def zarr_skeleton(cube: xr.Dataset, specs: dict, attrs: dict, path, chunk_rows: int) -> None:
+    """An empty product store at `path`: coordinates, grid mapping, land and attributes, and
+    every variable chunked (16 days, a band of rows, 96 columns), its values to come."""
+    import dask.array as da
+    T, H, W = (cube.sizes[d] for d in ("time", "y", "x"))
+    chunks = (min(T, ZARR_CHUNKS["time"]), min(H, chunk_rows), min(W, ZARR_CHUNKS["x"]))
+    head, enc = cf_encoding(product_skeleton(cube).assign_attrs(attrs))   # as the netCDF's
+    enc = {k: {a: v for a, v in e.items() if a not in ("zlib", "complevel", "chunksizes")}
+           for k, e in enc.items()}
+    for k, (dtype, a) in specs.items():
+        fill = np.nan if np.dtype(dtype).kind == "f" else None
+        head[k] = (("time", "y", "x"), da.full((T, H, W), fill or 0, dtype=dtype, chunks=chunks),
+                   {**a, "grid_mapping": "crs"})
+        enc[k] = dict(chunks=chunks, _FillValue=fill)
+    head.to_zarr(path, mode="w", compute=False, zarr_format=2, consolidated=False, encoding=enc)
+    shutil.rmtree(marks(path), ignore_errors=True)
+    marks(path).mkdir()   # made last: the skeleton is complete
+
+
+# %% ../nbs/21_cluster.ipynb #4d4dcfd7
+def write_strip_zarr(cube: xr.Dataset, run_dir, cfg: ReconstructConfig, bands: range, store,
+                     device="auto") -> str:
+    "One strip written into its rows of the store: 'written', or 'reused' when marked done."
+    mark = marks(store) / f"strip_{bands.start:04d}_{bands.stop:04d}"
+    if mark.exists():
+        return "reused"
+    device = pick_device(device)
+    gen = product_bands(cube, load_run(run_dir, device), cfg, device, False, bands)
+    next(gen)
+    W = cube.sizes["x"]
+    for t0, t1, y0, fields in gen:
+        rows = next(iter(fields.values()))[0].shape[1]
+        band = xr.Dataset({k: (("time", "y", "x"), v) for k, (v, _) in fields.items()})
+        band.to_zarr(store, region=dict(time=slice(t0, t1), y=slice(y0, y0 + rows),
+                                        x=slice(0, W)), consolidated=False)
+    mark.touch()
+    return "written"
+
+
+# %% ../nbs/21_cluster.ipynb #0081563a
+def _publish(part: Path, path: Path) -> None:
+    """The finished store at `path` (a previous product there replaced only now); its marks go
+    first, so a store without them is never taken for one to resume."""
+    import zarr
+    zarr.consolidate_metadata(str(part), zarr_format=2)
+    shutil.rmtree(marks(part))
+    old = path.with_name(f".{path.name}.replaced")
+    shutil.rmtree(old, ignore_errors=True)
+    if path.exists():
+        path.rename(old)
+    part.rename(path)
+    shutil.rmtree(old, ignore_errors=True)
+
+def reconstruct_zarr(cube: xr.Dataset, run_dir, path, cfg: ReconstructConfig = ReconstructConfig(),
+                     device="auto", client=None, log=print) -> Path:
+    """The product as a zarr store at `path`, its strips writing their rows in place (in
+    sequence, or as tasks on a dask cluster); resumed strip by strip; at `path` when complete."""
+    n = cfg.strips or (len(client.scheduler_info()["workers"]) if client else 1)
+    run = load_run(run_dir, "cpu")
+    loop, feed, direction = next(product_bands(cube, run, cfg, "cpu"))
+    ranges = strip_ranges(n_bands(cube.sizes["y"], run.config.scale), n)
+    path, part = Path(path), strips_dir(path, cube, run_dir, cfg)
+    if not marks(part).exists():   # no skeleton yet (or one cut short): start it afresh
+        specs = field_specs(cube, run.config.wbm, feed == "split")
+        zarr_skeleton(cube, specs, product_attrs(cube, run, loop, feed, direction), part,
+                      tile_stride(run.config.scale))
+    t0 = time.perf_counter()
+    if client is None:
+        done = [write_strip_zarr(cube, run_dir, cfg, r, part, device) for r in ranges]
+    else:
+        data = client.scatter(cube, broadcast=True)
+        done = client.gather([client.submit(write_strip_zarr, data, str(run_dir), cfg, r,
+                                            str(part), device, pure=False) for r in ranges])
+    _publish(part, path)
+    log(f"{len(ranges)} strips: {done.count('written')} written, {done.count('reused')} "
+        f"reused, into one zarr store; {time.perf_counter() - t0:.1f} s")
+    return path
+

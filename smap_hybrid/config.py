@@ -243,6 +243,7 @@ class JobConfig:
     start: str = "2016-04-01"                   # first SMAP day
     end: str = "2017-03-31"                     # last SMAP day
     smap_version: str = SPL3SMP_VERSION         # SPL3SMP version
+    product: str = "product.nc"                 # the product in the job folder (*.zarr: a store)
     split: SplitConfig = field(default_factory=SplitConfig)
     wbm: WBMConfig = field(default_factory=WBMConfig)
     train: TrainConfig = field(default_factory=TrainConfig)

@@ -21,8 +21,8 @@ import smap_hybrid
 
 # %% auto #0
 __all__ = ['FORCING_RANGES', 'HINTS', 'STAGE_NEEDS', 'WBM_SERIES', 'day_length_hours', 'hamon_pet', 'check_forcing', 'check_cube',
-           'needs', 'atomic_write', 'check_output', 'write_cube', 'load_cube', 'SlabReader', 'fingerprint',
-           'check_matches', 'pixel_label']
+           'needs', 'is_zarr', 'atomic_write', 'check_output', 'cf_encoding', 'write_cube', 'load_cube', 'SlabReader',
+           'fingerprint', 'check_matches', 'pixel_label']
 
 # %% ../nbs/03_cube.ipynb #4684b901
 def day_length_hours(lat, doy):
@@ -146,10 +146,14 @@ def needs(stage: str, wbm: bool = False) -> tuple:
     return STAGE_NEEDS[stage] + (WBM_SERIES if wbm else ())
 
 # %% ../nbs/03_cube.ipynb #d18ff9aa
+def is_zarr(path) -> bool:
+    "Whether an output names a zarr store (a folder whose name ends in .zarr), not a file."
+    return Path(path).suffix == ".zarr"
+
 def _a_file(path) -> Path:
-    "`path`, unless it names a folder (an output needs a file name)."
+    "`path`, unless it names a folder (an output needs a file name; a zarr store is a folder)."
     path = Path(path)
-    if path.is_dir():
+    if path.is_dir() and not is_zarr(path):
         raise IsADirectoryError(f"{path}: is a folder; the output needs a file name")
     return path
 
@@ -185,7 +189,7 @@ def atomic_write(path):
 
 # %% ../nbs/03_cube.ipynb #f3640fe5
 def check_output(path, inputs=()) -> Path:
-    "Refuse, before any work, an output file that is an input, a folder, or not writable."
+    "Refuse, before any work, an output that is an input, a folder (not a store), or not writable."
     path = _a_file(path)
     for i in (Path(i) for i in inputs if i is not None):
         if path.resolve() == i.resolve() or (path.exists() and i.exists()
@@ -198,7 +202,7 @@ def check_output(path, inputs=()) -> Path:
     return path
 
 # %% ../nbs/03_cube.ipynb #8e01c8ec
-def _encoding(ds: xr.Dataset) -> tuple:
+def cf_encoding(ds: xr.Dataset) -> tuple:
     "The dataset as written (booleans as flagged bytes, grid mapping named) and its encoding."
     ds, enc = ds.copy(), {}
     for k, v in ds.data_vars.items():
@@ -230,7 +234,7 @@ def _encoding(ds: xr.Dataset) -> tuple:
 # %% ../nbs/03_cube.ipynb #2d492b3c
 def write_cube(ds: xr.Dataset, path, compute=True) -> Path:
     "Write a cube (or a product) as CF netCDF4, atomically. Returns the path."
-    ds, enc = _encoding(ds)
+    ds, enc = cf_encoding(ds)
     with atomic_write(path) as tmp:
         ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=enc, compute=compute)
     return Path(path)

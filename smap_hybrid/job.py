@@ -18,7 +18,8 @@ from .cube import atomic_write, load_cube, needs, pixel_label, write_cube
 from .experiment import evaluate
 from .forcing import IMERG, MERRA2, download_forcing, write_imerg, write_merra2
 from .regrid import attach_forcing
-from .reconstruct import reconstruct, reconstruct_to_file
+from .reconstruct import reconstruct
+from .cluster import reconstruct_strips
 from .spread import calibrate_spread
 from .runs import save_csv, save_json
 from .smap import EASE2_36KM, FILENAME, download_spl3smp, write_granule_from_dmr
@@ -116,13 +117,13 @@ def _validate(job: JobConfig, cube, run: Path, out: Path, device, log) -> dict:
 
 # %% ../nbs/20_job.ipynb #e11b498e
 def _product(job: JobConfig, cube, run: Path, out: Path, device, progress, log) -> Path:
-    "Stage 6: the gap-free product, every observation fed, streamed to product.nc."
-    path = out / "product.nc"
+    "Stage 6: the gap-free product, every observation fed, streamed to `job.product`."
+    path = out / job.product
     if path.exists():
-        log("[6/7] product: skipped, product.nc is there")
+        log(f"[6/7] product: skipped, {job.product} is there")
         return path
     cfg = dataclasses.replace(job.reconstruct, all_observations=True)
-    reconstruct_to_file(cube, run, path, cfg, device=device, progress=progress)
+    reconstruct_strips(cube, run, path, cfg, device=device, progress=progress, log=log)
     log(f"[6/7] product: {path}")
     return path
 
@@ -188,7 +189,7 @@ def run_job(job: JobConfig, out, device="auto", progress=True, log=print) -> dic
     prod = xr.open_dataset(_product(job, cube, run, out, device, progress, log))
     pngs = figures(cube, prod, metrics, out / "figures")
     log(f"[7/7] figures: {', '.join(f.name for f in pngs)}")
-    return dict(metrics=metrics, product=out / "product.nc", figures=pngs)
+    return dict(metrics=metrics, product=out / job.product, figures=pngs)
 
 # %% ../nbs/20_job.ipynb #cfae4c7c
 def summary(metrics: dict) -> str:

@@ -1,7 +1,7 @@
 """`smap-hybrid run` as a user runs it, offline: SPL3SMP granules in the v9 layout and IMERG /
 MERRA-2 forcing granules in their real layouts are in the job's folder, so the download stage
-sends nothing and every later stage runs; a kill mid-training resumes; a second job in the same
-folder is refused; no login is a clear error."""
+sends nothing and every later stage runs; a kill mid-training resumes; the product is a zarr
+store; a second job in the same folder is refused; no login is a clear error."""
 
 import os
 import time
@@ -20,7 +20,8 @@ SMALL = flags(scale=16, epochs=3, batches_per_epoch=3, batch=4, seq_len=30, hidd
 
 def job(d, bbox, end="2019-08-28"):
     "The arguments of `smap-hybrid run` for the job folder `d`."
-    return ["run", "--out", d, "--bbox", *bbox, "--start", "2019-04-01", "--end", end, *SMALL]
+    return ["run", "--out", d, "--bbox", *bbox, "--start", "2019-04-01", "--end", end, *SMALL,
+            "--product", "product.zarr"]
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,7 @@ def test_run_completes_offline_resumes_after_a_kill_and_writes_the_product(job_d
     d, bbox = job_dir
     env = dict(os.environ, OMP_NUM_THREADS="1")
     kill_when(job(d, bbox), d / "run" / "member_0" / "checkpoint.pt", env=env)
-    assert not (d / "product.nc").exists()
+    assert not (d / "product.zarr").exists()
     t0 = time.perf_counter()
     r = cli(*job(d, bbox), check=True, env=env)
     print(f"the resumed job took {time.perf_counter() - t0:.0f} s")
@@ -50,7 +51,7 @@ def test_run_completes_offline_resumes_after_a_kill_and_writes_the_product(job_d
     assert "[1/7] download: skipped, every granule is there" in out
     assert "[2/7] ingest + forcing: skipped" in out and "[3/7] split + WBM: skipped" in out
     assert "resuming" in out and "scores on the withheld test days" in out and "hybrid" in out
-    prod = xr.open_dataset(d / "product.nc")
+    prod = xr.open_zarr(d / "product.zarr")
     land = prod.land.values == 1
     assert prod.sizes["time"] == 150 and np.isfinite(prod.sm.values[:, land]).all()
     assert prod.attrs["observations_fed"] == "all" and prod.attrs["spread_calibrated"] == "yes"
@@ -61,7 +62,7 @@ def test_run_completes_offline_resumes_after_a_kill_and_writes_the_product(job_d
         "skill_vs_gap.png",
     }
     again = cli(*job(d, bbox), env=env)  # everything done: all skipped
-    assert again.returncode == 0 and "[6/7] product: skipped" in again.stdout
+    assert again.returncode == 0 and "[6/7] product: skipped, product.zarr" in again.stdout
 
 
 def test_another_job_in_the_same_folder_is_refused(job_dir):
