@@ -5,7 +5,6 @@
 # %% ../nbs/03_cube.ipynb #1534191c
 from __future__ import annotations
 import contextlib
-import datetime as dt
 import glob
 import hashlib
 import os
@@ -18,6 +17,7 @@ import pandas as pd
 import xarray as xr
 
 import smap_hybrid
+from .smap import utc_stamp
 
 # %% auto #0
 __all__ = ['FORCING_RANGES', 'HINTS', 'STAGE_NEEDS', 'WBM_SERIES', 'day_length_hours', 'hamon_pet', 'check_forcing', 'check_cube',
@@ -227,8 +227,7 @@ def cf_encoding(ds: xr.Dataset) -> tuple:
         enc["time"] = dict(units="days since 2000-01-01", calendar="proleptic_gregorian",
                            dtype="int32")
     if not ds.attrs.get("history"):
-        now = f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%dT%H:%M:%SZ}"
-        ds.attrs["history"] = f"{now} written by smap_hybrid {smap_hybrid.__version__}"
+        ds.attrs["history"] = f"{utc_stamp()} written by smap_hybrid {smap_hybrid.__version__}"
     return ds.assign_attrs(Conventions="CF-1.11"), enc
 
 # %% ../nbs/03_cube.ipynb #2d492b3c

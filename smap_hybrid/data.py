@@ -17,7 +17,7 @@ import xarray as xr
 
 import smap_hybrid
 from .smap import (EASE2_36KM, EASE2Grid, SMAPFileError, granule_date, grid_coords,
-                              open_granule, read_granule)
+                              open_granule, read_granule, utc_stamp)
 
 # %% auto #0
 __all__ = ['SURFACE_FLAG_BITS', 'QC_REASONS', 'FLAG_FILL', 'J2000', 'QCConfig', 'qc_reason', 'apply_qc', 'IngestReport',
@@ -218,10 +218,9 @@ def _describe_raw(ds, pass_, rep, has_land) -> xr.Dataset:
         flag_masks=np.array([1 << b for b in SURFACE_FLAG_BITS.values()], "uint16"))
     ds.land.attrs = dict(long_name="land mask" + ("" if has_land else
                                                   " (cells with at least one retrieval)"))
-    now = f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%dT%H:%M:%SZ}"
     return ds.assign_attrs(title="SMAP L3 (SPL3SMP) soil moisture cube",
                            source="NASA SMAP SPL3SMP", smap_pass=pass_,
-                           history=f"{now} smap_hybrid {smap_hybrid.__version__} open_cube",
+                           history=f"{utc_stamp()} smap_hybrid {smap_hybrid.__version__} open_cube",
                            input_files="\n".join(rep.used), ingest_report=str(rep))
 
 # %% ../nbs/02_data_qc.ipynb #eeb6b1d9

@@ -19,12 +19,12 @@ import smap_hybrid
 from .baselines import baselines
 from .config import ExperimentConfig, flat, model_label
 from .cube import check_matches, fingerprint, load_cube, needs, write_cube
-from .metrics import (coverage, days_since_observation, pit_coverage, pit_histogram,
-                                 score_table, sharpness, skill_by_gap)
+from .metrics import (coverage, pit_coverage, pit_histogram, score_table, sharpness,
+                                 skill_by_gap)
 from .reconstruct import reconstruct
 from .spread import calibrate_spread
 from .runs import save_json
-from .split import roles
+from .split import days_since_observation, roles
 from .train import train
 from .twin import TwinConfig, make_twin
 from .wbm import fit_wbm

@@ -10,8 +10,7 @@ import xarray as xr
 
 # %% auto #0
 __all__ = ['SCORES', 'PIXEL_SCORES', 'MIN_DAYS', 'GAP_BINS', 'bias', 'rmse', 'ubrmse', 'pearson_r', 'kge', 'coverage',
-           'pit_coverage', 'pit_histogram', 'sharpness', 'median_over_pixels', 'score_table', 'days_since_observation',
-           'skill_by_gap']
+           'pit_coverage', 'pit_histogram', 'sharpness', 'median_over_pixels', 'score_table', 'skill_by_gap']
 
 # %% ../nbs/16_metrics.ipynb #9d5a99fc
 def _pair(est, ref, mask=None):
@@ -101,15 +100,6 @@ def score_table(estimates: dict, references: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 # %% ../nbs/16_metrics.ipynb #7a9e0ab4
-def days_since_observation(usable: np.ndarray) -> np.ndarray:
-    "(T, H, W) bool → days since each pixel's last usable observation before that day."
-    out = np.empty(usable.shape, "int32")
-    last = np.full(usable.shape[1:], -10 ** 6, "int64")
-    for t in range(usable.shape[0]):
-        out[t] = np.minimum(t - last, 10 ** 6)
-        last = np.where(usable[t], t, last)
-    return out
-
 GAP_BINS = (1, 2, 3, 4, 6, 9, 15, 31, 10 ** 6)
 
 # %% ../nbs/16_metrics.ipynb #006b9982

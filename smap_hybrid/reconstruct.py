@@ -4,7 +4,6 @@
 
 # %% ../nbs/14_reconstruction.ipynb #e6216cf3
 from __future__ import annotations
-import datetime as dt
 import json
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from .features import (Fed, Prepared, direction_of, gap_bin, n_inputs, prepare,
                                   rollout)
 from .model import crps, pool, resolve_precision, widen
 from .runs import Run, load_run, pick_device
+from .smap import utc_stamp
 
 # %% auto #0
 __all__ = ['OVERLAP', 'QUANTILES', 'BAND_VARS', 'LOOK_AHEAD', 'tile_stride', 'tile_origins', 'taper', 'tile_batch_size',
@@ -255,7 +255,7 @@ def product_fields(band: xr.Dataset, prep: Prepared, res: dict, wbm: bool) -> di
 # %% ../nbs/14_reconstruction.ipynb #de8c2899
 def product_attrs(cube: xr.Dataset, run: Run, loop: str, feed: str, direction=None) -> dict:
     "The product's global attributes: what made it, from what, how (provenance)."
-    cfg, now = run.config, f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%dT%H:%M:%SZ}"
+    cfg = run.config
     return dict(
         title="smap_hybrid gap-free SMAP-like soil moisture with uncertainty",
         institution="smap_hybrid", source=f"smap_hybrid {smap_hybrid.__version__}",
@@ -268,7 +268,7 @@ def product_attrs(cube: xr.Dataset, run: Run, loop: str, feed: str, direction=No
         observations_fed="all" if feed == "all" else "split (withheld days kept out)",
         split=cube.split.attrs.get("split_config", ""), config=json.dumps(run.summary["config"]),
         input_title=cube.attrs.get("title", ""), input_files=cube.attrs.get("input_files", ""),
-        history=f"{now} smap_hybrid reconstruct",
+        history=f"{utc_stamp()} smap_hybrid reconstruct",
         references="https://github.com/smap-hybrid/smap_hybrid")
 
 # %% ../nbs/14_reconstruction.ipynb #fcd08231

@@ -15,7 +15,7 @@ from .config import SplitConfig, parse_period
 
 # %% auto #0
 __all__ = ['SPLIT', 'pixel_day_uniform', 'grid_index', 'auto_outage', 'draw_split', 'add_split', 'Roles', 'roles', 'fed_sm',
-           'split_summary']
+           'days_since_observation', 'split_summary']
 
 # %% ../nbs/08_split.ipynb #632ab927
 def pixel_day_uniform(seed: int, time, rows, cols) -> np.ndarray:
@@ -110,6 +110,17 @@ def roles(cube: xr.Dataset) -> Roles:
 def fed_sm(cube: xr.Dataset) -> xr.DataArray:
     "SMAP with every withheld pixel-day removed: what the models may see."
     return cube.sm.where(xr.DataArray(roles(cube).fed, dims=cube.sm.dims, coords=cube.sm.coords))
+
+# %% ../nbs/08_split.ipynb #f723a45a
+def days_since_observation(usable: np.ndarray) -> np.ndarray:
+    "(T, H, W) bool → days since each pixel's last usable observation before that day."
+    out = np.empty(usable.shape, "int32")
+    last = np.full(usable.shape[1:], -10 ** 6, "int64")
+    for t in range(usable.shape[0]):
+        out[t] = np.minimum(t - last, 10 ** 6)
+        last = np.where(usable[t], t, last)
+    return out
+
 
 # %% ../nbs/08_split.ipynb #c6756f8c
 def split_summary(cube: xr.Dataset) -> str:

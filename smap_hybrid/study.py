@@ -20,11 +20,11 @@ from .baselines import linear_interpolation
 from .config import ExperimentConfig, ReconstructConfig
 from .cube import pixel_label
 from .experiment import load_data, validate, wbm_cube
-from .metrics import days_since_observation, skill_by_gap, ubrmse
+from .metrics import skill_by_gap, ubrmse
 from .reconstruct import reconstruct
 from .runs import mode_key, read_summary, save_csv, save_json
 from .spread import LEVELS, calibrate_spread, modes
-from .split import fed_sm, roles
+from .split import days_since_observation, fed_sm, roles
 from .train import train
 
 # %% auto #0
