@@ -192,7 +192,8 @@ def insitu_validation(prod: xr.Dataset, archive, cfg: InsituConfig = InsituConfi
                       meta_dir=None) -> dict:
     """The product against every usable station of an ISMN download inside its window: tables
     `sites` (per cell, kind of day and estimator), `overall` and `skipped`."""
-    sensors, skipped = surface_sensors(open_ismn(archive, meta_dir), cfg)
+    with tempfile.TemporaryDirectory(prefix="ismn-index-") as tmp:   # the package's index
+        sensors, skipped = surface_sensors(open_ismn(archive, meta_dir or tmp), cfg)
     found, more = _cells(prod, sensors, cfg)
     skipped += more
     if not found:
