@@ -8,6 +8,9 @@ nothing of them, so this Sphinx extension rewrites each notebook as Sphinx reads
 * ``echo: false`` becomes ``remove-input``; ``output: false`` becomes ``remove-output``;
 * ``eval: false`` and the test flags in settings.ini (``slow``, ``gpu``) become
   ``skip-execution``, exactly as ``nbdev_test`` skips them;
+* ``test_only`` (a long test with nothing to show) also becomes ``skip-execution``: the book shows
+  its code, ``nbdev_test`` runs it in every ``make test``, and the book build does not run it a
+  second time;
 * a hidden first cell makes nbdev's ``show_doc`` start with ``<hr/>`` instead of the
   Markdown rule ``---``, which docutils rejects at the start of an output;
 * every notebook's kernel talks over Unix sockets (``smap_hybrid.experiments.IPCKernelManager``),
@@ -52,7 +55,7 @@ def tags_for(directives, test_flags):
             tags.append("remove-input")
         elif key == "output" and value == "false":
             tags.append("remove-output")
-        elif (key == "eval" and value == "false") or key in test_flags:
+        elif (key == "eval" and value == "false") or key in test_flags or key == "test_only":
             tags.append("skip-execution")
     return tags
 

@@ -23,6 +23,7 @@ def test_directives_become_tags():
     assert tags_for(["output: false"], flags) == ["remove-output"]
     assert tags_for(["eval: false"], flags) == ["skip-execution"]
     assert tags_for(["gpu"], flags) == ["skip-execution"]
+    assert tags_for(["test_only"], flags) == ["skip-execution"]   # run by nbdev_test only
     assert tags_for(["export"], flags) == []
 
 
