@@ -163,17 +163,29 @@ def _umask() -> int:
     os.umask(mask)
     return mask
 
+def _left_by_the_dead(tmp: Path, path: Path) -> bool:
+    "Whether a temporary of `path` was left by a write whose process is gone (pid in its name)."
+    try:
+        os.kill(int(tmp.name[len(path.name) + 2:].split(".")[0]), 0)
+    except (ValueError, ProcessLookupError):   # no pid in the name (older), or no such process
+        return True
+    except PermissionError:                    # another user's live process
+        return False
+    return False
+
 @contextlib.contextmanager
 def atomic_write(path):
     """Yield a temporary path beside `path`; rename it to `path` when the block succeeds, remove
     it when it fails. OS errors (disk full, ...) become an OSError that names `path`. The file
     gets the mode a plain write would give (0666 less the umask); temporaries of the same output
-    left by a killed write are removed first."""
+    left by a killed write are removed first, those of a write still running are left alone."""
     path = _a_file(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        stale.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        if _left_by_the_dead(stale, path):
+            stale.unlink(missing_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp",
+                               dir=path.parent)
     os.fchmod(fd, 0o666 & ~_umask())
     os.close(fd)
     tmp = Path(tmp)
