@@ -6,8 +6,10 @@
 from __future__ import annotations
 import contextlib
 import io
+import shutil
 import tempfile
 import warnings
+import weakref
 import zipfile
 from pathlib import Path
 
@@ -33,7 +35,8 @@ def _station_files(path: Path) -> int:
         return sum(n.endswith(".stm") for n in z.namelist())
 
 def open_ismn(archive, meta_dir=None):
-    "An ISMN download (zip or folder) opened with the `ismn` package, or a clear refusal."
+    """An ISMN download (zip or folder) opened with the `ismn` package, or a clear refusal; the
+    package's index goes to `meta_dir`, or to a temporary folder removed with the interface."""
     from ismn.interface import ISMN_Interface
     path = Path(archive)
     if not path.exists():
@@ -51,10 +54,15 @@ def open_ismn(archive, meta_dir=None):
         with contextlib.redirect_stdout(said), contextlib.redirect_stderr(said), \
                 warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return ISMN_Interface(str(path), meta_path=str(meta))
+            ds = ISMN_Interface(str(path), meta_path=str(meta))
     except Exception as e:   # the package's own errors differ with what is wrong
+        if not meta_dir:
+            shutil.rmtree(meta, ignore_errors=True)
         raise ValueError(f"{path}: not a readable ISMN download ({type(e).__name__}: {e}; "
                          f"{said.getvalue().strip()[-300:]})") from e
+    if not meta_dir:
+        weakref.finalize(ds, shutil.rmtree, meta, True)
+    return ds
 
 # %% ../nbs/24_insitu.ipynb #a237fdf2
 def surface_sensors(ds, cfg: InsituConfig = InsituConfig()) -> tuple:
@@ -192,8 +200,7 @@ def insitu_validation(prod: xr.Dataset, archive, cfg: InsituConfig = InsituConfi
                       meta_dir=None) -> dict:
     """The product against every usable station of an ISMN download inside its window: tables
     `sites` (per cell, kind of day and estimator), `overall` and `skipped`."""
-    with tempfile.TemporaryDirectory(prefix="ismn-index-") as tmp:   # the package's index
-        sensors, skipped = surface_sensors(open_ismn(archive, meta_dir or tmp), cfg)
+    sensors, skipped = surface_sensors(open_ismn(archive, meta_dir), cfg)
     found, more = _cells(prod, sensors, cfg)
     skipped += more
     if not found:
