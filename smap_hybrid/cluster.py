@@ -126,6 +126,18 @@ def current_client():
         return None
 
 # %% ../nbs/21_cluster.ipynb #3a4e29b7
+def _n_strips(cfg: ReconstructConfig, client) -> int:
+    "Strips asked for, else one per dask worker, else one."
+    return cfg.strips or (len(client.scheduler_info()["workers"]) if client else 1)
+
+def _run_strips(write, cube, run_dir, cfg, ranges, targets, device, client) -> list:
+    "`write` once per strip, in sequence or as tasks on the cluster: each strip's answer."
+    if client is None:
+        return [write(cube, run_dir, cfg, r, t, device) for r, t in zip(ranges, targets)]
+    data = client.scatter(cube, broadcast=True)   # a lazy cube travels as its file names
+    return client.gather([client.submit(write, data, str(run_dir), cfg, r, str(t), device,
+                                        pure=False) for r, t in zip(ranges, targets)])
+
 def reconstruct_strips(cube: xr.Dataset, run_dir, path,
                        cfg: ReconstructConfig = ReconstructConfig(), device="auto",
                        client=None, progress=True, log=print) -> Path:
@@ -134,7 +146,7 @@ def reconstruct_strips(cube: xr.Dataset, run_dir, path,
     client = client or current_client()
     if is_zarr(path):
         return reconstruct_zarr(cube, run_dir, path, cfg, device, client, log)
-    n = cfg.strips or (len(client.scheduler_info()["workers"]) if client else 1)
+    n = _n_strips(cfg, client)
     if n <= 1 and client is None:
         return reconstruct_to_file(cube, run_dir, path, cfg, device, progress)
     scale = read_summary(run_dir)["config"]["scale"]
@@ -143,13 +155,7 @@ def reconstruct_strips(cube: xr.Dataset, run_dir, path,
     folder.mkdir(parents=True, exist_ok=True)
     parts = [folder / f"strip_{r.start:04d}_{r.stop:04d}.nc" for r in ranges]
     t0 = time.perf_counter()
-    if client is None:
-        done = [write_strip(cube, run_dir, cfg, r, p, device) for r, p in zip(ranges, parts)]
-    else:
-        data = client.scatter(cube, broadcast=True)   # a lazy cube travels as its file names
-        futures = [client.submit(write_strip, data, str(run_dir), cfg, r, str(p), device,
-                                 pure=False) for r, p in zip(ranges, parts)]
-        done = client.gather(futures)
+    done = _run_strips(write_strip, cube, run_dir, cfg, ranges, parts, device, client)
     t1 = time.perf_counter()
     assemble(parts, cube, path, tile_stride(scale))
     shutil.rmtree(folder)
@@ -231,22 +237,18 @@ def reconstruct_zarr(cube: xr.Dataset, run_dir, path, cfg: ReconstructConfig = R
                      device="auto", client=None, log=print) -> Path:
     """The product as a zarr store at `path`, its strips writing their rows in place (in
     sequence, or as tasks on a dask cluster); resumed strip by strip; at `path` when complete."""
-    n = cfg.strips or (len(client.scheduler_info()["workers"]) if client else 1)
-    run = load_run(run_dir, "cpu")
-    loop, feed, direction = next(product_bands(cube, run, cfg, "cpu"))
-    ranges = strip_ranges(n_bands(cube.sizes["y"], run.config.scale), n)
+    scale = read_summary(run_dir)["config"]["scale"]
+    ranges = strip_ranges(n_bands(cube.sizes["y"], scale), _n_strips(cfg, client))
     path, part = Path(path), strips_dir(path, cube, run_dir, cfg)
     if not marks(part).exists():   # no skeleton yet (or one cut short): start it afresh
+        run = load_run(run_dir, "cpu")   # its settings and attributes, not its work
+        loop, feed, direction = next(product_bands(cube, run, cfg, "cpu"))
         specs = field_specs(cube, run.config.wbm, feed == "split")
         zarr_skeleton(cube, specs, product_attrs(cube, run, loop, feed, direction), part,
-                      tile_stride(run.config.scale))
+                      tile_stride(scale))
     t0 = time.perf_counter()
-    if client is None:
-        done = [write_strip_zarr(cube, run_dir, cfg, r, part, device) for r in ranges]
-    else:
-        data = client.scatter(cube, broadcast=True)
-        done = client.gather([client.submit(write_strip_zarr, data, str(run_dir), cfg, r,
-                                            str(part), device, pure=False) for r in ranges])
+    done = _run_strips(write_strip_zarr, cube, run_dir, cfg, ranges, [part] * len(ranges),
+                       device, client)
     _publish(part, path)
     log(f"{len(ranges)} strips: {done.count('written')} written, {done.count('reused')} "
         f"reused, into one zarr store; {time.perf_counter() - t0:.1f} s")
