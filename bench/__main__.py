@@ -4,7 +4,8 @@ against a reference measured in the same run."""
 import argparse
 import importlib
 
-BENCHES = ["ingest", "wbm", "model", "reconstruct", "experiment", "global_scale", "strips", "gpu"]
+BENCHES = ["ingest", "wbm", "model", "reconstruct", "experiment", "global_scale", "strips", "gpu",
+           "grid_9km"]
 
 if __name__ == "__main__":  # dask workers spawned by a benchmark import this module again
     p = argparse.ArgumentParser(prog="python -m bench")

@@ -50,9 +50,9 @@ def cmd_twin(a):
 
 # %% ../nbs/22_cli.ipynb #80d8eaf1
 def cmd_download(a):
-    "Download SPL3SMP granules (and, with --forcing, IMERG and MERRA-2) from NASA Earthdata."
-    paths = download_spl3smp(a.start, a.end, a.out, bbox=a.bbox, version=a.version)
-    print(f"{len(paths)} SPL3SMP granules in {a.out}")
+    "Download SPL3SMP or SPL3SMP_E granules (with --forcing, IMERG and MERRA-2 too) from Earthdata."
+    paths = download_spl3smp(a.start, a.end, a.out, a.bbox, a.smap_version, a.product)
+    print(f"{len(paths)} {a.product} granules in {a.out}")
     if a.forcing:
         paths = download_forcing(a.start, a.end, Path(a.out) / "forcing", a.bbox)
         print(f"{len(paths)} forcing granules in {Path(a.out) / 'forcing'}")
@@ -61,7 +61,7 @@ def cmd_download(a):
 def cmd_ingest(a):
     "Ingest SPL3SMP granules into a cube, with forcing from granules or a netCDF (--forcing)."
     rows, cols = (slice(*v) if v else slice(None) for v in (a.rows, a.cols))
-    cube = open_cube(a.src, pass_=a.pass_, bbox=a.bbox, rows=rows, cols=cols, on_error=a.on_error)
+    cube = open_cube(a.src, a.pass_, a.bbox, rows, cols, product=a.product, on_error=a.on_error)
     print(cube.attrs["ingest_report"])
     if a.forcing:
         cube = attach_forcing(cube, a.forcing, utc_days=a.forcing_days == "utc")
@@ -208,8 +208,7 @@ def _data_stages(sub):
     s.add_argument("--end", required=True)
     _bbox(s)
     s.add_argument("--out", required=True, help="folder for the granules")
-    s.add_argument("--version", default=JobConfig.smap_version, help="SPL3SMP version "
-                   f"(default {JobConfig.smap_version})")
+    add_options(s, JobConfig, skip=("bbox", "start", "end", "product_file"))  # --product ...
     s.add_argument("--forcing", action="store_true",
                    help="also IMERG and MERRA-2 (into OUT/forcing)")
     s.set_defaults(func=cmd_download)
@@ -217,6 +216,7 @@ def _data_stages(sub):
     s.add_argument("src", nargs="+", help="granule files and/or folders of them")
     s.add_argument("--out", required=True, help="output cube (netCDF)")
     _bbox(s)
+    add_options(s, JobConfig, skip=("bbox", "start", "end", "product_file", "smap_version"))
     s.add_argument("--rows", nargs=2, type=int, metavar=("START", "STOP"), help="EASE-Grid rows")
     s.add_argument("--cols", nargs=2, type=int, metavar=("START", "STOP"), help="EASE-Grid columns")
     s.add_argument("--pass", dest="pass_", choices=("AM", "PM"), default="AM",
@@ -275,7 +275,7 @@ def _job_stages(sub):
     _bbox(s)
     s.add_argument("--start", default=None, help="first SMAP day (YYYY-MM-DD)")
     s.add_argument("--end", default=None, help="last SMAP day (YYYY-MM-DD)")
-    add_options(s, JobConfig, skip=("bbox", "start", "end"))   # --smap-version, --product
+    add_options(s, JobConfig, skip=("bbox", "start", "end"))   # --product, --product-file ...
     for cls in (SplitConfig, WBMConfig, TrainConfig):
         add_options(s, cls)
     add_options(s, ReconstructConfig, skip=("loop_mode", "all_observations"))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .smap import SPL3SMP_VERSION
+from .smap import PRODUCTS
 
 # %% auto #0
 __all__ = ['CHOICES', 'GROUPS', 'parse_period', 'SplitConfig', 'WBMConfig', 'check_choice', 'model_label', 'TrainConfig',
@@ -59,7 +59,8 @@ class WBMConfig:
 # %% ../nbs/07_config.ipynb #3b391f32
 CHOICES = dict(model=("hybrid", "no_wbm"), loop=("closed", "open"),
                loop_mode=("closed", "open"), precision=("auto", "bf16", "fp32"),
-               direction=("both", "forward"), daily=("overpass", "mean"))
+               direction=("both", "forward"), daily=("overpass", "mean"),
+               product=tuple(PRODUCTS))
 
 def check_choice(name: str, value):
     "A clear error when a setting with a fixed set of values has another one."
@@ -242,12 +243,16 @@ class JobConfig:
     bbox: tuple = (-100.0, 35.0, -95.0, 40.0)   # lon_min lat_min lon_max lat_max (degrees)
     start: str = "2016-04-01"                   # first SMAP day
     end: str = "2017-03-31"                     # last SMAP day
-    smap_version: str = SPL3SMP_VERSION         # SPL3SMP version
-    product: str = "product.nc"                 # the product in the job folder (*.zarr: a store)
+    product: str = "SPL3SMP"                    # SMAP product: SPL3SMP (36 km), SPL3SMP_E (9 km)
+    smap_version: str | None = None             # its version; None: the current one
+    product_file: str = "product.nc"            # the output in the job folder (*.zarr: a store)
     split: SplitConfig = field(default_factory=SplitConfig)
     wbm: WBMConfig = field(default_factory=WBMConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     reconstruct: ReconstructConfig = field(default_factory=ReconstructConfig)
+
+    def __post_init__(self):
+        check_choice("product", self.product)
 
 # %% ../nbs/07_config.ipynb #173581a3
 def _toml_value(v) -> str:

@@ -16,8 +16,8 @@ import pandas as pd
 import xarray as xr
 
 import smap_hybrid
-from .smap import (EASE2_36KM, EASE2Grid, SMAPFileError, granule_date, grid_coords,
-                              open_granule, read_granule, utc_stamp)
+from .smap import (EASE2_36KM, SMAPFileError, granule_date, grid_coords,
+                              open_granule, read_granule, smap_product, utc_stamp)
 
 # %% auto #0
 __all__ = ['SURFACE_FLAG_BITS', 'QC_REASONS', 'FLAG_FILL', 'J2000', 'QCConfig', 'qc_reason', 'apply_qc', 'IngestReport',
@@ -186,10 +186,12 @@ def _raw_layers(by_day, days, pass_, rows, cols, grid, shape, has_land) -> dict:
 
 # %% ../nbs/02_data_qc.ipynb #1fdc1ea0
 def open_cube(src, pass_="AM", bbox=None, rows=slice(None), cols=slice(None),
-              qc: QCConfig = QCConfig(), grid: EASE2Grid = EASE2_36KM, on_error="skip",
+              qc: QCConfig = QCConfig(), product="SPL3SMP", on_error="skip",
               chunks_yx=256) -> xr.Dataset:
-    """The lazy `(time, y, x)` cube of the SPL3SMP granules in `src` (folder or files) for a
-    window (`bbox` = (lon_min, lat_min, lon_max, lat_max) or row/col slices), QC applied."""
+    """The lazy `(time, y, x)` cube of the granules of `product` (SPL3SMP, 36 km, or SPL3SMP_E,
+    9 km) in `src` (folder or files) for a window (`bbox` = (lon_min, lat_min, lon_max,
+    lat_max) or row/col slices of the product's grid), QC applied."""
+    grid = smap_product(product).grid
     if bbox is not None:
         rows, cols = grid.window(*bbox)
     by_day, rep = scan_granules(src, pass_, grid, on_error)
@@ -205,21 +207,23 @@ def open_cube(src, pass_="AM", bbox=None, rows=slice(None), cols=slice(None),
         ds[k] = (("time", "y", "x"), raw[k].rechunk((1, chunks_yx, chunks_yx)))
     land = raw["land"].any(axis=0) if has_land else da.isfinite(raw["sm_raw"]).any(axis=0)
     ds["land"] = (("y", "x"), land)
-    return _describe_raw(apply_qc(ds, qc), pass_, rep, has_land)
+    return _describe_raw(apply_qc(ds, qc), pass_, rep, has_land, product)
 
 # %% ../nbs/02_data_qc.ipynb #05275fc7
-def _describe_raw(ds, pass_, rep, has_land) -> xr.Dataset:
+def _describe_raw(ds, pass_, rep, has_land, product="SPL3SMP") -> xr.Dataset:
     "Attributes of an ingested cube: the variables, the provenance, the ingest report."
     ds.sm_raw.attrs = dict(long_name=f"SMAP L3 {pass_} soil moisture before QC", units="m3 m-3")
-    ds.retrieval_qual_flag.attrs = dict(long_name="SPL3SMP retrieval_qual_flag (raw)",
+    ds.retrieval_qual_flag.attrs = dict(long_name=f"{product} retrieval_qual_flag (raw)",
                                         comment="65534 is the fill value")
     ds.surface_flag.attrs = dict(
-        long_name="SPL3SMP surface_flag (raw)", flag_meanings=" ".join(SURFACE_FLAG_BITS),
+        long_name=f"{product} surface_flag (raw)", flag_meanings=" ".join(SURFACE_FLAG_BITS),
         flag_masks=np.array([1 << b for b in SURFACE_FLAG_BITS.values()], "uint16"))
     ds.land.attrs = dict(long_name="land mask" + ("" if has_land else
                                                   " (cells with at least one retrieval)"))
-    return ds.assign_attrs(title="SMAP L3 (SPL3SMP) soil moisture cube",
-                           source="NASA SMAP SPL3SMP", smap_pass=pass_,
+    grid = smap_product(product).grid.name
+    return ds.assign_attrs(title=f"SMAP L3 ({product}) soil moisture cube, {grid}",
+                           source=f"NASA SMAP {product}", smap_product=product, grid=grid,
+                           smap_pass=pass_,
                            history=f"{utc_stamp()} smap_hybrid {smap_hybrid.__version__} open_cube",
                            input_files="\n".join(rep.used), ingest_report=str(rep))
 

@@ -22,7 +22,8 @@ from .reconstruct import reconstruct
 from .cluster import reconstruct_strips
 from .spread import calibrate_spread
 from .runs import save_csv, save_json
-from .smap import EASE2_36KM, FILENAME, download_spl3smp, write_granule_from_dmr
+from .smap import (FILENAME, PRODUCTS, download_spl3smp, grid_of,
+                              write_granule_from_dmr)
 from .train import train
 from .wbm import fit_wbm
 
@@ -48,7 +49,7 @@ def missing_days(job: JobConfig, folder) -> dict:
     s, e = dt.date.fromisoformat(job.start), dt.date.fromisoformat(job.end)
     need = lambda first: {first + dt.timedelta(days=i) for i in range((e - first).days + 1)}
     forcing = need(s - dt.timedelta(days=1))       # the day before: the 24 h before the overpass
-    return {"SPL3SMP": sorted(need(s) - days_held(Path(folder) / "smap", smap_day)),
+    return {job.product: sorted(need(s) - days_held(Path(folder) / "smap", smap_day)),
             IMERG.product: sorted(forcing - days_held(Path(folder) / "forcing", IMERG.day)),
             MERRA2.product: sorted(forcing - days_held(Path(folder) / "forcing", MERRA2.day))}
 
@@ -59,8 +60,8 @@ def _download(job: JobConfig, out: Path, log):
     if not any(lacking.values()):
         return log("[1/7] download: skipped, every granule is there")
     log(f"[1/7] download: lacking {', '.join(f'{len(v)} {k}' for k, v in lacking.items() if v)}")
-    if lacking["SPL3SMP"]:
-        download_spl3smp(job.start, job.end, out / "smap", job.bbox, job.smap_version)
+    if lacking[job.product]:
+        download_spl3smp(job.start, job.end, out / "smap", job.bbox, job.smap_version, job.product)
     if lacking[IMERG.product] or lacking[MERRA2.product]:
         download_forcing(job.start, job.end, out / "forcing", job.bbox)
 
@@ -71,7 +72,8 @@ def _ingest(job: JobConfig, out: Path, log) -> Path:
     if path.exists():
         log("[2/7] ingest + forcing: skipped, cube.nc is there")
         return path
-    cube = open_cube(out / "smap", bbox=job.bbox).sel(time=slice(job.start, job.end))
+    cube = open_cube(out / "smap", bbox=job.bbox, product=job.product)
+    cube = cube.sel(time=slice(job.start, job.end))
     cube = attach_forcing(cube, out / "forcing")
     write_cube(cube, path)
     log(f"[2/7] ingest + forcing: {dict(cube.sizes)}, {int(cube.land.sum())} land cells")
@@ -117,10 +119,10 @@ def _validate(job: JobConfig, cube, run: Path, out: Path, device, log) -> dict:
 
 # %% ../nbs/20_job.ipynb #e11b498e
 def _product(job: JobConfig, cube, run: Path, out: Path, device, progress, log) -> Path:
-    "Stage 6: the gap-free product, every observation fed, streamed to `job.product`."
-    path = out / job.product
+    "Stage 6: the gap-free product, every observation fed, streamed to `job.product_file`."
+    path = out / job.product_file
     if path.exists():
-        log(f"[6/7] product: skipped, {job.product} is there")
+        log(f"[6/7] product: skipped, {job.product_file} is there")
         return path
     cfg = dataclasses.replace(job.reconstruct, all_observations=True)
     reconstruct_strips(cube, run, path, cfg, device=device, progress=progress, log=log)
@@ -189,7 +191,7 @@ def run_job(job: JobConfig, out, device="auto", progress=True, log=print) -> dic
     prod = xr.open_dataset(_product(job, cube, run, out, device, progress, log))
     pngs = figures(cube, prod, metrics, out / "figures")
     log(f"[7/7] figures: {', '.join(f.name for f in pngs)}")
-    return dict(metrics=metrics, product=out / job.product, figures=pngs)
+    return dict(metrics=metrics, product=out / job.product_file, figures=pngs)
 
 # %% ../nbs/20_job.ipynb #cfae4c7c
 def summary(metrics: dict) -> str:
@@ -201,49 +203,52 @@ def summary(metrics: dict) -> str:
             "KGE = Gupta et al. (2009)\n" + t[cols].round(4).to_string())
 
 # %% ../nbs/20_job.ipynb #cc73f231
-def _nearest_cells(lat, lon, window) -> tuple:
-    "Rows and columns of the window's EASE-Grid cells nearest to lat/lon points (clipped)."
+def _nearest_cells(lat, lon, window, g) -> tuple:
+    "Rows and columns of the window's cells of grid `g` nearest to lat/lon points (clipped)."
     from pyproj import Transformer
     x, y = Transformer.from_crs(4326, 6933, always_xy=True).transform(lon, lat)
-    g, (rows, cols) = EASE2_36KM, window
+    rows, cols = window
     r = np.floor((g.uly - y) / g.cell).astype(int) - rows.start
     c = np.floor((x - g.ulx) / g.cell).astype(int) - cols.start
     return np.clip(r, 0, rows.stop - rows.start - 1), np.clip(c, 0, cols.stop - cols.start - 1)
 
 # %% ../nbs/20_job.ipynb #7a97e055
 def write_twin_granules(twin: xr.Dataset, folder, dmr) -> None:
-    "A twin as SPL3SMP v9 granules (from `dmr`) in folder/smap and its forcing in folder/forcing."
+    """A twin as granules of the v9 layout (`dmr`) on its grid (SPL3SMP, or SPL3SMP_E at 9 km) in
+    folder/smap, and its forcing as IMERG and MERRA-2 granules in folder/forcing."""
+    grid = grid_of(twin)
+    product, shape = next(p for p in PRODUCTS.values() if p.grid == grid), (grid.nrows, grid.ncols)
     rows = slice(int(twin.row[0]), int(twin.row[-1]) + 1)
     cols = slice(int(twin.col[0]), int(twin.col[-1]) + 1)
     v9 = ("soil_moisture", "soil_moisture_dca", "retrieval_qual_flag", "retrieval_qual_flag_dca",
           "surface_flag", "grid_surface_status")
     (Path(folder) / "smap").mkdir(parents=True, exist_ok=True)
     for t, day in enumerate(pd.DatetimeIndex(twin.time.values)):
-        f = dict(soil_moisture_dca=np.full((406, 964), -9999, "float32"),
-                 retrieval_qual_flag_dca=np.full((406, 964), 65534, "uint16"),
-                 surface_flag=np.full((406, 964), 65534, "uint16"),
-                 grid_surface_status=np.ones((406, 964), "uint16"))
+        f = dict(soil_moisture_dca=np.full(shape, -9999, "float32"),
+                 retrieval_qual_flag_dca=np.full(shape, 65534, "uint16"),
+                 surface_flag=np.full(shape, 65534, "uint16"),
+                 grid_surface_status=np.ones(shape, "uint16"))
         f["soil_moisture_dca"][rows, cols] = np.nan_to_num(twin.sm_raw.values[t], nan=-9999)
         f["retrieval_qual_flag_dca"][rows, cols] = twin.retrieval_qual_flag.values[t]
         f["surface_flag"][rows, cols] = twin.surface_flag.values[t]
         f["grid_surface_status"][rows, cols] = ~twin.land.values
-        write_granule_from_dmr(dmr, Path(folder) / "smap" / f"SMAP_L3_SM_P_{day:%Y%m%d}_R19240"
-                               "_001.h5", f, variables=v9)
-    _twin_forcing(twin, Path(folder) / "forcing", (rows, cols))
+        write_granule_from_dmr(dmr, Path(folder) / "smap" / product.filename(day), f,
+                               variables=v9, grid=grid)
+    _twin_forcing(twin, Path(folder) / "forcing", (rows, cols), grid)
 
 # %% ../nbs/20_job.ipynb #4be60da8
-def _twin_forcing(twin: xr.Dataset, folder: Path, window) -> None:
+def _twin_forcing(twin: xr.Dataset, folder: Path, window, grid) -> None:
     "The twin's forcing as IMERG (window subsets) and MERRA-2 granules, on UTC days."
-    lon_e, lat_e = EASE2_36KM.edges_lonlat(*window)
+    lon_e, lat_e = grid.edges_lonlat(*window)
     box = lambda lay, k, lo, hi: slice(int((lo - lay.origin[k]) / lay.step[k]) - 2,
                                        int((hi - lay.origin[k]) / lay.step[k]) + 3)
     li, lj = box(IMERG, 0, lat_e.min(), lat_e.max()), box(IMERG, 1, lon_e.min(), lon_e.max())
     ilat = IMERG.origin[0] + IMERG.step[0] * np.arange(1800)[li]
     ilon = IMERG.origin[1] + IMERG.step[1] * np.arange(3600)[lj]
-    ir, ic = _nearest_cells(*np.meshgrid(ilat, ilon, indexing="ij"), window)
+    ir, ic = _nearest_cells(*np.meshgrid(ilat, ilon, indexing="ij"), window, grid)
     mlat = MERRA2.origin[0] + MERRA2.step[0] * np.arange(361)
     mlon = MERRA2.origin[1] + MERRA2.step[1] * np.arange(576)
-    mr, mc = _nearest_cells(*np.meshgrid(mlat, mlon, indexing="ij"), window)
+    mr, mc = _nearest_cells(*np.meshgrid(mlat, mlon, indexing="ij"), window, grid)
     time = pd.DatetimeIndex(twin.time.values)
     for t, day in enumerate(time.insert(0, time[0] - pd.Timedelta(days=1))):
         k = max(t - 1, 0)

@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 from .cube import check_cube, hamon_pet, needs
 from .data import list_granules
 from .forcing import IMERG, MERRA2, ForcingFileError, read_granule, window_of
-from .smap import EASE2_36KM
+from .smap import EASE2_36KM, grid_of
 
 # %% auto #0
 __all__ = ['authalic_q', 'edges_from_centres', 'overlap_matrix', 'regrid_conservative', 'overpass_weight', 'align_to_overpass',
@@ -171,7 +171,7 @@ def cube_edges(cube: xr.Dataset) -> tuple:
     "Cell edges (lat north→south or south→north, lon west→east) of a cube's grid."
     if "row" in cube.coords and "col" in cube.coords and "lat" not in cube.dims:
         r, c = cube.row.values, cube.col.values
-        lon_e, lat_e = EASE2_36KM.edges_lonlat(slice(r[0], r[-1] + 1), slice(c[0], c[-1] + 1))
+        lon_e, lat_e = grid_of(cube).edges_lonlat(slice(r[0], r[-1] + 1), slice(c[0], c[-1] + 1))
         return lat_e, lon_e
     lat, lon = cube.lat.values, cube.lon.values
     lat1, lon1 = (lat[:, 0], lon[0]) if lat.ndim == 2 else (lat, lon)

@@ -17,9 +17,10 @@ import xarray as xr
 from pyproj import CRS, Transformer
 
 # %% auto #0
-__all__ = ['EASE2_36KM', 'GROUPS', 'READ_VARS', 'FILENAME', 'SPL3SMP_VERSION', 'sample_data', 'EASE2Grid', 'grid_coords',
-           'SMAPFileError', 'open_granule', 'granule_date', 'utc_stamp', 'read_granule', 'dmr_variables',
-           'write_granule_from_dmr', 'check_dates_and_box', 'earthdata_login', 'download_spl3smp']
+__all__ = ['EASE2_36KM', 'EASE2_9KM', 'GRIDS', 'GROUPS', 'READ_VARS', 'FILENAME', 'PRODUCTS', 'SPL3SMP_VERSION', 'sample_data',
+           'EASE2Grid', 'grid_coords', 'grid_of', 'SMAPFileError', 'SMAPProduct', 'smap_product', 'open_granule',
+           'granule_date', 'utc_stamp', 'read_granule', 'dmr_variables', 'on_grid', 'write_granule_from_dmr',
+           'check_dates_and_box', 'earthdata_login', 'download_spl3smp']
 
 # %% ../nbs/01_smap_files.ipynb #74370981
 def sample_data() -> Path | None:
@@ -42,6 +43,10 @@ class EASE2Grid:
     nrows: int = 406
     ncols: int = 964
     epsg: int = 6933
+
+    @property
+    def name(self) -> str:
+        return f"EASE-Grid 2.0 {self.cell / 1000:.0f} km"
 
     def x(self, cols=slice(None)):
         return self.ulx + (np.arange(self.ncols)[cols] + 0.5) * self.cell
@@ -89,6 +94,8 @@ class EASE2Grid:
 
 # %% ../nbs/01_smap_files.ipynb #21936e31
 EASE2_36KM = EASE2Grid()
+EASE2_9KM = EASE2Grid(cell=9008.055210146, nrows=1624, ncols=3856)
+GRIDS = (EASE2_36KM, EASE2_9KM)
 
 # %% ../nbs/01_smap_files.ipynb #3a112e75
 def grid_coords(rows=slice(None), cols=slice(None), grid: EASE2Grid = EASE2_36KM) -> xr.Dataset:
@@ -110,6 +117,16 @@ def grid_coords(rows=slice(None), cols=slice(None), grid: EASE2Grid = EASE2_36KM
     ds["crs"] = xr.DataArray(np.int32(0), attrs=CRS.from_epsg(grid.epsg).to_cf())
     return ds
 
+# %% ../nbs/01_smap_files.ipynb #ea6e55ee
+def grid_of(ds) -> EASE2Grid:
+    "The EASE-Grid 2.0 of a cube or product, from its `x` coordinate and column index `col`."
+    cell = (float(ds.x[0]) - EASE2_36KM.ulx) / (int(ds.col[0]) + 0.5)
+    for g in GRIDS:
+        if abs(cell - g.cell) < 1.0:
+            return g
+    raise ValueError(f"x and col give cells of {cell:.1f} m: not a grid known here "
+                     f"({', '.join(g.name for g in GRIDS)})")
+
 # %% ../nbs/01_smap_files.ipynb #9453621c
 class SMAPFileError(ValueError):
     "A file that is not a usable granule; the message names the file and the problem."
@@ -120,7 +137,27 @@ class SMAPFileError(ValueError):
 GROUPS = {"AM": ("Soil_Moisture_Retrieval_Data_AM", "Soil_Moisture_Retrieval_Data"),
           "PM": ("Soil_Moisture_Retrieval_Data_PM",)}
 READ_VARS = ("soil_moisture", "retrieval_qual_flag", "surface_flag")  # + grid_surface_status
-FILENAME = re.compile(r"SMAP_L3_SM_P_(\d{8})_R\d+_\d+\.h5$")
+FILENAME = re.compile(r"SMAP_L3_SM_P_(?:E_)?(\d{8})_R\d+_\d+\.h5$")
+
+@dataclass(frozen=True)
+class SMAPProduct:
+    "A SMAP L3 soil moisture product: short name, grid, current version, granule names."
+    name: str
+    grid: EASE2Grid
+    version: str
+    prefix: str
+
+    def filename(self, day, crid="R19240") -> str:
+        return f"{self.prefix}{day:%Y%m%d}_{crid}_001.h5"
+
+PRODUCTS = {p.name: p for p in (SMAPProduct("SPL3SMP", EASE2_36KM, "009", "SMAP_L3_SM_P_"),
+                                SMAPProduct("SPL3SMP_E", EASE2_9KM, "006", "SMAP_L3_SM_P_E_"))}
+
+def smap_product(name: str) -> SMAPProduct:
+    "The product of a short name, or a clear refusal."
+    if name not in PRODUCTS:
+        raise ValueError(f"product must be one of {', '.join(PRODUCTS)}, not {name!r}")
+    return PRODUCTS[name]
 
 # %% ../nbs/01_smap_files.ipynb #f174278b
 def _locate(f, path, pass_):
@@ -151,8 +188,10 @@ def open_granule(path, pass_="AM", grid: EASE2Grid = EASE2_36KM):
             raise SMAPFileError(path, f"group {g.name} lacks variables {missing}")
         shape = g["soil_moisture" + sfx].shape
         if shape != (grid.nrows, grid.ncols):
-            raise SMAPFileError(path, f"grid is {shape}, expected EASE-Grid 2.0 36 km "
-                                      f"{(grid.nrows, grid.ncols)}")
+            other = [f": that is the {p.grid.name} grid of {p.name} (--product {p.name})"
+                     for p in PRODUCTS.values() if shape == (p.grid.nrows, p.grid.ncols)]
+            raise SMAPFileError(path, f"grid is {shape}, expected {grid.name} "
+                                      f"{(grid.nrows, grid.ncols)}" + "".join(other))
     except BaseException:
         f.close()
         raise
@@ -163,7 +202,7 @@ def granule_date(path) -> dt.date:
     "The day of a granule, from its standard file name."
     m = FILENAME.search(Path(path).name)
     if not m:
-        raise SMAPFileError(path, "file name does not follow SMAP_L3_SM_P_YYYYMMDD_R*_*.h5, "
+        raise SMAPFileError(path, "file name does not follow SMAP_L3_SM_P[_E]_YYYYMMDD_R*_*.h5, "
                                   "so its day is unknown")
     return dt.datetime.strptime(m.group(1), "%Y%m%d").date()
 
@@ -222,6 +261,22 @@ def _attr_value(typ, vals, dtype):
         return np.bytes_(" ".join(vals))
     return np.array([float(x) for x in vals], dtype=_DAP.get(typ, dtype))[0]
 
+# %% ../nbs/01_smap_files.ipynb #c975bbce
+def on_grid(groups: dict, grid: EASE2Grid) -> dict:
+    """A DMR's groups (`dmr_variables`) moved from the 36 km grid onto `grid`: the grid's
+    dimensions, the ranges of the EASE row and column indices, the cell size in long names."""
+    km, old = grid.name.split()[-2] + " km", (EASE2_36KM.nrows, EASE2_36KM.ncols)
+    top = dict(EASE_row_index=grid.nrows - 1, EASE_column_index=grid.ncols - 1)
+    def move(name, dtype, shape, attrs):
+        shape = (grid.nrows, grid.ncols) + shape[2:] if shape[:2] == old else shape
+        attrs = {k: (t, [v.replace("36 km", km) if v else v for v in vals])
+                 for k, (t, vals) in attrs.items()}
+        base = name.removesuffix("_pm")
+        if base in top and "valid_max" in attrs:
+            attrs["valid_max"] = (attrs["valid_max"][0], [str(top[base])])
+        return name, dtype, shape, attrs
+    return {g: [move(*it) for it in items] for g, items in groups.items()}
+
 # %% ../nbs/01_smap_files.ipynb #10ed453b
 def _write_dmr_group(f, gname, items, fields, variables, compression):
     "One group of a DMR into open HDF5 file `f`; returns the hard links still to make."
@@ -237,22 +292,29 @@ def _write_dmr_group(f, gname, items, fields, variables, compression):
         fill = _attr_value(*fv, dtype) if fv else (b"N/A" if dtype == "S24" else 0)
         data = fields.get(f"{gname}/{name}")
         data = np.full(shape, fill, dtype) if data is None else np.asarray(data).astype(dtype)
-        chunks = (1,) + shape[1:] if len(shape) > 1 else None
-        ds = g.create_dataset(name, data=data, chunks=chunks,
-                              compression=compression if chunks else None)
+        if len(shape) == 1:
+            ds = g.create_dataset(name, data=data)
+        else:   # chunks of fill values only are not written: HDF5 reads them as the fill value
+            ds = g.create_dataset(name, shape, dtype, chunks=(min(8, shape[0]),) + shape[1:],
+                                  compression=compression, fillvalue=fill)
+            rows = np.flatnonzero((data != fill).reshape(shape[0], -1).any(1))
+            if rows.size:
+                ds[rows[0]:rows[-1] + 1] = data[rows[0]:rows[-1] + 1]
         for an, (typ, vals) in attrs.items():
             ds.attrs[an] = _attr_value(typ, vals, dtype)
     return links
 
 # %% ../nbs/01_smap_files.ipynb #ae4ee26d
 def write_granule_from_dmr(dmr_path, out_path, fields: dict | None = None, variables=None,
-                           compression="gzip"):
+                           compression="gzip", grid: EASE2Grid = EASE2_36KM):
     """Write an HDF5 file with the layout of the DMR at `dmr_path`. `fields` maps `group/name`
     (or a bare AM name) to arrays; everything else holds its `_FillValue`. `variables` limits
-    what is written (hard links are kept when their target is written)."""
+    what is written (hard links are kept when their target is written); `grid`: the grid the
+    file is on (`on_grid`)."""
     am = "Soil_Moisture_Retrieval_Data_AM"
     fields = {(k if "/" in k else f"{am}/{k}"): v for k, v in (fields or {}).items()}
     groups = dmr_variables(dmr_path)
+    groups = groups if grid == EASE2_36KM else on_grid(groups, grid)
     for gname, items in groups.items():   # a value given under a linked name goes to the target
         for name, _, _, attrs in items:
             if "HDF5_HARDLINK" in attrs and f"{gname}/{name}" in fields:
@@ -310,16 +372,19 @@ def earthdata_login(home=None):
     return earthaccess
 
 # %% ../nbs/01_smap_files.ipynb #52ff10aa
-SPL3SMP_VERSION = "009"   # the current SPL3SMP release (v9)
+SPL3SMP_VERSION = PRODUCTS["SPL3SMP"].version   # the current SPL3SMP release (v9)
 
-def download_spl3smp(start, end, out_dir, bbox=None, version=SPL3SMP_VERSION) -> list:
-    "Download SPL3SMP granules (earthaccess; needs an Earthdata login). Returns the local paths."
+def download_spl3smp(start, end, out_dir, bbox=None, version=None, product="SPL3SMP") -> list:
+    """Download granules of `product` (SPL3SMP or SPL3SMP_E; `version`: its current one by
+    default) with earthaccess, which needs an Earthdata login. Returns the local paths."""
+    prod = smap_product(product)
+    version = version or prod.version
     s, e, bbox = check_dates_and_box(start, end, bbox)
     if not re.fullmatch(r"\d{3}", str(version)):
         raise ValueError(f"version must be three digits such as 009, got {version!r}")
     ea = earthdata_login()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    found = ea.search_data(short_name="SPL3SMP", version=str(version),
+    found = ea.search_data(short_name=prod.name, version=str(version),
                            temporal=(str(s), str(e)), bounding_box=bbox)
     return [Path(p) for p in ea.download(found, str(out_dir))]

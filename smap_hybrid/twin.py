@@ -16,7 +16,7 @@ from scipy.special import ndtr
 import smap_hybrid
 from .data import FLAG_FILL, SURFACE_FLAG_BITS, QCConfig, apply_qc
 from .cube import hamon_pet
-from .smap import EASE2_36KM, grid_coords
+from .smap import grid_coords, smap_product
 
 # %% auto #0
 __all__ = ['REAL_DAY_PAIRS', 'TwinConfig', 'smooth_noise', 'twin_forcing', 'twin_truth', 'swath_mask', 'observe', 'make_twin',
@@ -51,14 +51,14 @@ class TwinConfig:
     dense_veg_share: float = 0.12       # share of pixels (east) with dense summer vegetation
     outages: tuple = (("2019-06-19", "2019-07-23"),)
     lake_share: float = 0.02            # share of water pixels (not land)
+    product: str = "SPL3SMP"            # its grid: SPL3SMP's 36 km or SPL3SMP_E's 9 km
 
     def window(self):
-        "Row and column slices of the twin on the EASE-Grid 2.0 36 km grid."
-        lon, lat = self.center_lon, self.center_lat
-        r, c = EASE2_36KM.cell_of(lon, lat)
+        "Row and column slices of the twin on its product's EASE-Grid 2.0 grid."
+        lon, lat, grid = self.center_lon, self.center_lat, smap_product(self.product).grid
+        r, c = grid.cell_of(lon, lat)
         r0, c0 = r - self.rows // 2, c - self.cols // 2
-        if (r0 < 0 or c0 < 0 or r0 + self.rows > EASE2_36KM.nrows
-                or c0 + self.cols > EASE2_36KM.ncols):
+        if r0 < 0 or c0 < 0 or r0 + self.rows > grid.nrows or c0 + self.cols > grid.ncols:
             raise ValueError(f"a {self.rows}x{self.cols} window around ({lon}, {lat}) leaves "
                              "the global grid")
         return slice(r0, r0 + self.rows), slice(c0, c0 + self.cols)
@@ -204,7 +204,7 @@ def make_twin(cfg: TwinConfig = TwinConfig(), qc: QCConfig = QCConfig()) -> xr.D
     if cfg.days < 30:
         raise ValueError(f"a twin needs at least 30 days, got {cfg.days}")
     rng = np.random.default_rng(cfg.seed)
-    coords = grid_coords(*cfg.window())
+    coords = grid_coords(*cfg.window(), smap_product(cfg.product).grid)
     f = twin_forcing(cfg, coords, rng)
     truth, swe, _ = twin_truth(cfg, f, rng)
     ds = coords.assign_coords(time=f.time).merge(observe(cfg, coords, f, truth, swe, rng))

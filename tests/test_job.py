@@ -21,7 +21,7 @@ SMALL = flags(scale=16, epochs=3, batches_per_epoch=3, batch=4, seq_len=30, hidd
 def job(d, bbox, end="2019-08-28"):
     "The arguments of `smap-hybrid run` for the job folder `d`."
     return ["run", "--out", d, "--bbox", *bbox, "--start", "2019-04-01", "--end", end, *SMALL,
-            "--product", "product.zarr"]
+            "--product-file", "product.zarr"]
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +82,30 @@ def test_run_without_granules_or_login_stops_before_any_request(tmp_path):
         r.returncode == 1 and "no NASA Earthdata login" in r.stderr and "Traceback" not in r.stderr
     )
     assert "[1/7] download: lacking 30 SPL3SMP, 31 GPM_3IMERGDF, 31 M2SDNXSLV" in r.stdout
+
+
+def test_a_9km_job_makes_a_product_on_the_9km_grid(dmr, tmp_path):
+    "SPL3SMP_E: the same job on the 9 km grid, from granules of the v9 layout moved to 9 km."
+    pytest.importorskip("rioxarray")
+    from smap_hybrid.smap import EASE2_9KM, grid_of
+
+    twin = make_twin(TwinConfig(rows=16, cols=16, days=100, start="2019-04-01",
+                                product="SPL3SMP_E"))
+    write_twin_granules(twin, tmp_path, dmr)   # ingest skips days no pass crossed these cells
+    assert len(list((tmp_path / "smap").glob("SMAP_L3_SM_P_E_2019*_R19240_001.h5"))) == 100
+    bbox = [float(twin.lon.min()), float(twin.lat.min()), float(twin.lon.max()),
+            float(twin.lat.max())]
+    t0 = time.perf_counter()
+    cli("run", "--out", tmp_path, "--bbox", *bbox, "--start", "2019-04-01", "--end",
+        "2019-07-09", *SMALL, "--product", "SPL3SMP_E", check=True,
+        env=dict(os.environ, OMP_NUM_THREADS="1"))
+    print(f"the 9 km job (16 x 16 cells, 100 days) took {time.perf_counter() - t0:.0f} s")
+    cube = xr.open_dataset(tmp_path / "cube.nc")
+    assert cube.attrs["smap_product"] == "SPL3SMP_E" and cube.attrs["grid"].endswith("9 km")
+    prod = xr.open_dataset(tmp_path / "product.nc", decode_coords="all")
+    assert grid_of(prod) == EASE2_9KM and prod.sizes == cube.sizes and prod.sizes["x"] >= 15
+    assert set(prod.row.values) <= set(twin.row.values)
+    t = prod.sm.rio.transform()
+    assert t.a == pytest.approx(EASE2_9KM.cell) and t.e == pytest.approx(-EASE2_9KM.cell)
+    assert prod.sm.rio.crs.to_epsg() == 6933
+    assert np.isfinite(prod.sm.values[:, prod.land.values == 1]).all()
