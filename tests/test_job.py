@@ -102,6 +102,9 @@ def test_a_9km_job_makes_a_product_on_the_9km_grid(dmr, tmp_path):
     print(f"the 9 km job (16 x 16 cells, 100 days) took {time.perf_counter() - t0:.0f} s")
     cube = xr.open_dataset(tmp_path / "cube.nc")
     assert cube.attrs["smap_product"] == "SPL3SMP_E" and cube.attrs["grid"].endswith("9 km")
+    cli("ingest", tmp_path / "smap", "--product", "SPL3SMP_E", "--bbox", *bbox, "--forcing",
+        tmp_path / "forcing", "--out", tmp_path / "ingested.nc", check=True)   # the stage alone
+    xr.testing.assert_equal(xr.open_dataset(tmp_path / "ingested.nc").sm, cube.sm)
     prod = xr.open_dataset(tmp_path / "product.nc", decode_coords="all")
     assert grid_of(prod) == EASE2_9KM and prod.sizes == cube.sizes and prod.sizes["x"] >= 15
     assert set(prod.row.values) <= set(twin.row.values)
