@@ -5,6 +5,8 @@
 # %% ../nbs/22_cli.ipynb #50d1e403
 from __future__ import annotations
 import argparse
+import dataclasses
+import itertools
 import sys
 import time
 from pathlib import Path
@@ -13,7 +15,8 @@ import pandas as pd
 import xarray as xr
 
 import smap_hybrid
-from .config import (ExperimentConfig, InsituConfig, JobConfig, ReconstructConfig,
+from .config import (ExperimentConfig, IngestConfig, InsituConfig, JobConfig,
+                                ReconstructConfig,
                                 SplitConfig, TrainConfig, WBMConfig, add_options, flat,
                                 comma_list, from_options, from_toml)
 from .data import format_gap_summary, gap_summary, open_cube
@@ -61,10 +64,12 @@ def cmd_download(a):
 def cmd_ingest(a):
     "Ingest SPL3SMP granules into a cube, with forcing from granules or a netCDF (--forcing)."
     rows, cols = (slice(*v) if v else slice(None) for v in (a.rows, a.cols))
-    cube = open_cube(a.src, a.pass_, a.bbox, rows, cols, product=a.product, on_error=a.on_error)
+    ing = from_options(IngestConfig, a)
+    cube = open_cube(a.src, ing.overpass, a.bbox, rows, cols, product=ing.product,
+                     on_error=ing.on_error)
     print(cube.attrs["ingest_report"])
     if a.forcing:
-        cube = attach_forcing(cube, a.forcing, utc_days=a.forcing_days == "utc")
+        cube = attach_forcing(cube, a.forcing, utc_days=ing.forcing_days == "utc")
         means = cube[["precip", "pet"]].where(cube.land).mean().compute()
         print(f"forcing from {a.forcing}: mean precip {float(means.precip):.2f}, PET "
               f"{float(means.pet):.2f} mm/day over land (24 h before the AM overpass)")
@@ -146,9 +151,7 @@ def cmd_run(a):
     else:
         if a.bbox is None or a.start is None or a.end is None:
             raise ValueError("give --bbox, --start and --end (or a job file: --config job.toml)")
-        job = from_options(JobConfig, a, bbox=tuple(a.bbox), split=from_options(SplitConfig, a),
-                           wbm=from_options(WBMConfig, a), train=from_options(TrainConfig, a),
-                           reconstruct=from_options(ReconstructConfig, a))
+        job = from_options(JobConfig, a, bbox=tuple(a.bbox))
     res = run_job(job, a.out, device=job.train.device)
     print(summary(res["metrics"]))
     print(f"product: {res['product']}; figures: {', '.join(str(f) for f in res['figures'])}")
@@ -158,14 +161,9 @@ GRID_AXES = ("scale", "loop", "model", "seed")
 
 def cmd_experiments(a):
     "Run the scale x loop mode (x model x seed) grid with papermill; rerun to continue."
-    bad = ([v for v in a.loops if v not in ("closed", "open")] + [s for s in a.scales if s < 4]
-           + [m for m in a.models if m not in ("hybrid", "no_wbm")])
-    if bad:
-        raise ValueError(f"unknown grid values {bad}: loops are closed/open, models "
-                         "hybrid/no_wbm, scales >= 4 px")
-    cfg = ExperimentConfig(split=from_options(SplitConfig, a), wbm=from_options(WBMConfig, a),
-                           train=from_options(TrainConfig, a),
-                           reconstruct=from_options(ReconstructConfig, a))
+    cfg = from_options(ExperimentConfig, a)
+    for scale, loop, model in itertools.product(a.scales, a.loops, a.models):
+        dataclasses.replace(cfg.train, scale=scale, loop=loop, model=model)  # checked by its owner
     settings = {k: v for k, v in flat(cfg).items() if k not in GRID_AXES}
     settings.update(twin_rows=a.twin_rows, twin_cols=a.twin_cols, twin_days=a.twin_days)
     settings = {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}
@@ -208,7 +206,7 @@ def _data_stages(sub):
     s.add_argument("--end", required=True)
     _bbox(s)
     s.add_argument("--out", required=True, help="folder for the granules")
-    add_options(s, JobConfig, skip=("bbox", "start", "end", "product_file"))  # --product ...
+    add_options(s, IngestConfig, skip=("overpass", "on_error", "forcing_days"))
     s.add_argument("--forcing", action="store_true",
                    help="also IMERG and MERRA-2 (into OUT/forcing)")
     s.set_defaults(func=cmd_download)
@@ -216,18 +214,11 @@ def _data_stages(sub):
     s.add_argument("src", nargs="+", help="granule files and/or folders of them")
     s.add_argument("--out", required=True, help="output cube (netCDF)")
     _bbox(s)
-    add_options(s, JobConfig, skip=("bbox", "start", "end", "product_file", "smap_version"))
+    add_options(s, IngestConfig, skip=("smap_version",))
     s.add_argument("--rows", nargs=2, type=int, metavar=("START", "STOP"), help="EASE-Grid rows")
     s.add_argument("--cols", nargs=2, type=int, metavar=("START", "STOP"), help="EASE-Grid columns")
-    s.add_argument("--pass", dest="pass_", choices=("AM", "PM"), default="AM",
-                   help="overpass (default AM, descending)")
-    s.add_argument("--on-error", choices=("skip", "raise"), default="skip",
-                   help="a bad granule is reported and skipped (default) or stops the run")
     s.add_argument("--forcing", default=None, help="IMERG + MERRA-2 granules (a folder) or a "
                    "regular lat/lon netCDF with precipitation and air temperature or PET")
-    s.add_argument("--forcing-days", choices=("utc", "overpass"), default="utc",
-                   help="the forcing's days are UTC days (aligned to the overpass) or already "
-                        "end at it (default utc)")
     s.set_defaults(func=cmd_ingest)
     s = _stage(sub, "twin", cmd_twin, "write the synthetic SMAP-like twin cube (known truth)")
     s.add_argument("--out", required=True, help="output cube (netCDF)")
@@ -275,8 +266,8 @@ def _job_stages(sub):
     _bbox(s)
     s.add_argument("--start", default=None, help="first SMAP day (YYYY-MM-DD)")
     s.add_argument("--end", default=None, help="last SMAP day (YYYY-MM-DD)")
-    add_options(s, JobConfig, skip=("bbox", "start", "end"))   # --product, --product-file ...
-    for cls in (SplitConfig, WBMConfig, TrainConfig):
+    add_options(s, JobConfig, skip=("bbox", "start", "end"))   # --product-file
+    for cls in (IngestConfig, SplitConfig, WBMConfig, TrainConfig):
         add_options(s, cls)
     add_options(s, ReconstructConfig, skip=("loop_mode", "all_observations"))
     s.set_defaults(func=cmd_run)

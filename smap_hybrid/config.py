@@ -18,8 +18,8 @@ from .smap import PRODUCTS
 
 # %% auto #0
 __all__ = ['CHOICES', 'GROUPS', 'parse_period', 'SplitConfig', 'WBMConfig', 'check_choice', 'model_label', 'TrainConfig',
-           'ReconstructConfig', 'InsituConfig', 'field_docs', 'add_options', 'from_options', 'comma_list',
-           'ExperimentConfig', 'JobConfig', 'to_toml', 'from_dict', 'from_toml', 'flat', 'from_flat']
+           'ReconstructConfig', 'InsituConfig', 'IngestConfig', 'field_docs', 'add_options', 'from_options',
+           'comma_list', 'ExperimentConfig', 'JobConfig', 'to_toml', 'from_dict', 'from_toml', 'flat', 'from_flat']
 
 # %% ../nbs/07_config.ipynb #fc23b208
 def parse_period(period: str) -> tuple:
@@ -60,7 +60,8 @@ class WBMConfig:
 CHOICES = dict(model=("hybrid", "no_wbm"), loop=("closed", "open"),
                loop_mode=("closed", "open"), precision=("auto", "bf16", "fp32"),
                direction=("both", "forward"), daily=("overpass", "mean"),
-               product=tuple(PRODUCTS))
+               product=tuple(PRODUCTS), overpass=("AM", "PM"), on_error=("skip", "raise"),
+               forcing_days=("utc", "overpass"))
 
 def check_choice(name: str, value):
     "A clear error when a setting with a fixed set of values has another one."
@@ -164,6 +165,20 @@ class InsituConfig:
                              "within 1-24")
 
 
+# %% ../nbs/07_config.ipynb #80811ee3
+@dataclass(frozen=True)
+class IngestConfig:
+    "Which SMAP granules become the cube, and how they and the forcing are read."
+    product: str = "SPL3SMP"        # SMAP product: SPL3SMP (36 km), SPL3SMP_E (9 km)
+    smap_version: str | None = None  # its version; None: the current one
+    overpass: str = "AM"            # AM (descending, ~6 AM local) or PM (ascending, ~6 PM)
+    on_error: str = "skip"          # a bad granule: skip (reported) or raise (stop)
+    forcing_days: str = "utc"       # the forcing's days: utc (aligned here) or overpass (ready)
+
+    def __post_init__(self):
+        for name in ("product", "overpass", "on_error", "forcing_days"):
+            check_choice(name, getattr(self, name))
+
 # %% ../nbs/07_config.ipynb #29ff7f12
 def field_docs(cls) -> dict:
     "name → the comment after the field in the class's source ('' where there is none)."
@@ -204,12 +219,19 @@ def add_options(parser, cls, skip=(), prefix=""):
 
 # %% ../nbs/07_config.ipynb #a0b050ac
 def from_options(cls, ns, prefix="", **fixed):
-    "An instance of `cls` from parsed arguments (fields absent from `ns` keep their default)."
+    """An instance of `cls` from parsed arguments: a field absent from `ns` keeps its default, and
+    a nested group (`JobConfig.train`, ...) is built the same way from the same arguments."""
     args = vars(ns) if not isinstance(ns, dict) else ns
-    kw = {f.name: args[prefix + f.name] for f in fields(cls) if prefix + f.name in args}
+    kw = {}
     for f in fields(cls):
-        if _kind(f)[0] == "tuple" and f.name in kw and kw[f.name] is not None:
-            kw[f.name] = tuple(kw[f.name])
+        if prefix + f.name in args:
+            v = args[prefix + f.name]
+            kw[f.name] = tuple(v) if _kind(f)[0] == "tuple" and v is not None else v
+        elif f.default_factory is not dataclasses.MISSING and f.name not in fixed:
+            group = f.default_factory()    # the group's own defaults where no flag is given
+            keep = {g.name: getattr(group, g.name) for g in fields(group)
+                    if prefix + g.name not in args}
+            kw[f.name] = from_options(type(group), args, prefix, **keep)
     return cls(**{**kw, **fixed})
 
 # %% ../nbs/07_config.ipynb #95edc9f3
@@ -243,16 +265,12 @@ class JobConfig:
     bbox: tuple = (-100.0, 35.0, -95.0, 40.0)   # lon_min lat_min lon_max lat_max (degrees)
     start: str = "2016-04-01"                   # first SMAP day
     end: str = "2017-03-31"                     # last SMAP day
-    product: str = "SPL3SMP"                    # SMAP product: SPL3SMP (36 km), SPL3SMP_E (9 km)
-    smap_version: str | None = None             # its version; None: the current one
     product_file: str = "product.nc"            # the output in the job folder (*.zarr: a store)
+    ingest: IngestConfig = field(default_factory=IngestConfig)
     split: SplitConfig = field(default_factory=SplitConfig)
     wbm: WBMConfig = field(default_factory=WBMConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     reconstruct: ReconstructConfig = field(default_factory=ReconstructConfig)
-
-    def __post_init__(self):
-        check_choice("product", self.product)
 
 # %% ../nbs/07_config.ipynb #173581a3
 def _toml_value(v) -> str:

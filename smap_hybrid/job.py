@@ -49,7 +49,7 @@ def missing_days(job: JobConfig, folder) -> dict:
     s, e = dt.date.fromisoformat(job.start), dt.date.fromisoformat(job.end)
     need = lambda first: {first + dt.timedelta(days=i) for i in range((e - first).days + 1)}
     forcing = need(s - dt.timedelta(days=1))       # the day before: the 24 h before the overpass
-    return {job.product: sorted(need(s) - days_held(Path(folder) / "smap", smap_day)),
+    return {job.ingest.product: sorted(need(s) - days_held(Path(folder) / "smap", smap_day)),
             IMERG.product: sorted(forcing - days_held(Path(folder) / "forcing", IMERG.day)),
             MERRA2.product: sorted(forcing - days_held(Path(folder) / "forcing", MERRA2.day))}
 
@@ -60,8 +60,9 @@ def _download(job: JobConfig, out: Path, log):
     if not any(lacking.values()):
         return log("[1/7] download: skipped, every granule is there")
     log(f"[1/7] download: lacking {', '.join(f'{len(v)} {k}' for k, v in lacking.items() if v)}")
-    if lacking[job.product]:
-        download_spl3smp(job.start, job.end, out / "smap", job.bbox, job.smap_version, job.product)
+    if lacking[job.ingest.product]:
+        download_spl3smp(job.start, job.end, out / "smap", job.bbox, job.ingest.smap_version,
+                         job.ingest.product)
     if lacking[IMERG.product] or lacking[MERRA2.product]:
         download_forcing(job.start, job.end, out / "forcing", job.bbox)
 
@@ -72,9 +73,10 @@ def _ingest(job: JobConfig, out: Path, log) -> Path:
     if path.exists():
         log("[2/7] ingest + forcing: skipped, cube.nc is there")
         return path
-    cube = open_cube(out / "smap", bbox=job.bbox, product=job.product)
-    cube = cube.sel(time=slice(job.start, job.end))
-    cube = attach_forcing(cube, out / "forcing")
+    ing = job.ingest
+    cube = open_cube(out / "smap", ing.overpass, job.bbox, product=ing.product,
+                     on_error=ing.on_error).sel(time=slice(job.start, job.end))
+    cube = attach_forcing(cube, out / "forcing", utc_days=ing.forcing_days == "utc")
     write_cube(cube, path)
     log(f"[2/7] ingest + forcing: {dict(cube.sizes)}, {int(cube.land.sum())} land cells")
     return path

@@ -31,7 +31,7 @@ def test_help_lists_every_stage():
         assert stage in r.stdout
     r = run("ingest", "--help")
     assert r.returncode == 0 and all(
-        f in r.stdout for f in ("--bbox", "--pass", "--on-error", "--forcing")
+        f in r.stdout for f in ("--bbox", "--overpass", "--on-error", "--forcing", "--product")
     )
     r = run("train", "--help")  # every setting a flag named as its field, with its default
     assert (
