@@ -30,7 +30,7 @@ def _generate(path, days):
     import netCDF4
     import pandas as pd
     import xarray as xr
-    from smap_hybrid.smap import grid_coords
+    from smap_hybrid.grid import grid_coords
     from smap_hybrid.split import SPLIT, draw_split
     from smap_hybrid.wbm import BOUNDS, NAMES, wbm_kernel
 

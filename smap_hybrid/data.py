@@ -16,8 +16,9 @@ import pandas as pd
 import xarray as xr
 
 import smap_hybrid
-from .smap import (EASE2_36KM, SMAPFileError, granule_date, grid_coords,
-                              open_granule, read_granule, smap_product, utc_stamp)
+from .grid import EASE2_36KM, grid_coords
+from .smap import (SMAPFileError, granule_date, open_granule, read_granule,
+                              smap_product, utc_stamp)
 
 # %% auto #0
 __all__ = ['SURFACE_FLAG_BITS', 'QC_REASONS', 'FLAG_FILL', 'J2000', 'QCConfig', 'qc_reason', 'apply_qc', 'IngestReport',

@@ -22,8 +22,8 @@ from .reconstruct import reconstruct
 from .cluster import reconstruct_strips
 from .spread import calibrate_spread
 from .runs import save_csv, save_json
-from .smap import (FILENAME, PRODUCTS, download_spl3smp, grid_of,
-                              write_granule_from_dmr)
+from .grid import grid_of
+from .smap import FILENAME, PRODUCTS, download_spl3smp, write_granule_from_dmr
 from .train import train
 from .wbm import fit_wbm
 

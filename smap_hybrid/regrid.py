@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 from .cube import check_cube, hamon_pet, needs
 from .data import list_granules
 from .forcing import IMERG, MERRA2, ForcingFileError, read_granule, window_of
-from .smap import EASE2_36KM, grid_of
+from .grid import EASE2_36KM, grid_of
 
 # %% auto #0
 __all__ = ['authalic_q', 'edges_from_centres', 'overlap_matrix', 'regrid_conservative', 'overpass_weight', 'align_to_overpass',

@@ -16,7 +16,8 @@ from scipy.special import ndtr
 import smap_hybrid
 from .data import FLAG_FILL, SURFACE_FLAG_BITS, QCConfig, apply_qc
 from .cube import hamon_pet
-from .smap import grid_coords, smap_product
+from .grid import grid_coords
+from .smap import smap_product
 
 # %% auto #0
 __all__ = ['REAL_DAY_PAIRS', 'TwinConfig', 'smooth_noise', 'twin_forcing', 'twin_truth', 'swath_mask', 'observe', 'make_twin',

@@ -10,7 +10,8 @@ import pytest
 
 from smap_hybrid.cube import load_cube, write_cube
 from smap_hybrid.data import QC_REASONS, gap_summary, open_cube, qc_reason
-from smap_hybrid.smap import EASE2_36KM, SMAPFileError, read_granule
+from smap_hybrid.grid import EASE2_36KM
+from smap_hybrid.smap import SMAPFileError, read_granule
 
 
 # --- real v3 granules -------------------------------------------------------------------------

@@ -87,7 +87,7 @@ def test_run_without_granules_or_login_stops_before_any_request(tmp_path):
 def test_a_9km_job_makes_a_product_on_the_9km_grid(dmr, tmp_path):
     "SPL3SMP_E: the same job on the 9 km grid, from granules of the v9 layout moved to 9 km."
     pytest.importorskip("rioxarray")
-    from smap_hybrid.smap import EASE2_9KM, grid_of
+    from smap_hybrid.grid import EASE2_9KM, grid_of
 
     twin = make_twin(TwinConfig(rows=16, cols=16, days=100, start="2019-04-01",
                                 product="SPL3SMP_E"))

@@ -27,7 +27,8 @@ from smap_hybrid.data import (
 )
 from smap_hybrid.cube import load_cube, write_cube
 from smap_hybrid.runs import member_dir
-from smap_hybrid.smap import EASE2_36KM, SMAPFileError, read_granule, write_granule_from_dmr
+from smap_hybrid.grid import EASE2_36KM
+from smap_hybrid.smap import SMAPFileError, read_granule, write_granule_from_dmr
 from smap_hybrid.train import NonFiniteLoss, train
 from smap_hybrid.twin import TwinConfig, make_twin
 from smap_hybrid.wbm import fit_wbm
