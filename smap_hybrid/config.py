@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .smap import PRODUCTS
+from .smap import GROUPS, PRODUCTS
 
 # %% auto #0
 __all__ = ['CHOICES', 'GROUPS', 'parse_period', 'SplitConfig', 'WBMConfig', 'check_choice', 'model_label', 'TrainConfig',
@@ -60,7 +60,7 @@ class WBMConfig:
 CHOICES = dict(model=("hybrid", "no_wbm"), loop=("closed", "open"),
                loop_mode=("closed", "open"), precision=("auto", "bf16", "fp32"),
                direction=("both", "forward"), daily=("overpass", "mean"),
-               product=tuple(PRODUCTS), overpass=("AM", "PM"), on_error=("skip", "raise"),
+               product=tuple(PRODUCTS), overpass=tuple(GROUPS), on_error=("skip", "raise"),
                forcing_days=("utc", "overpass"))
 
 def check_choice(name: str, value):

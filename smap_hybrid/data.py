@@ -192,7 +192,8 @@ def open_cube(src, pass_="AM", bbox=None, rows=slice(None), cols=slice(None),
     """The lazy `(time, y, x)` cube of the granules of `product` (SPL3SMP, 36 km, or SPL3SMP_E,
     9 km) in `src` (folder or files) for a window (`bbox` = (lon_min, lat_min, lon_max,
     lat_max) or row/col slices of the product's grid), QC applied."""
-    grid = smap_product(product).grid
+    prod = smap_product(product)
+    grid = prod.grid
     if bbox is not None:
         rows, cols = grid.window(*bbox)
     by_day, rep = scan_granules(src, pass_, grid, on_error)
@@ -208,22 +209,22 @@ def open_cube(src, pass_="AM", bbox=None, rows=slice(None), cols=slice(None),
         ds[k] = (("time", "y", "x"), raw[k].rechunk((1, chunks_yx, chunks_yx)))
     land = raw["land"].any(axis=0) if has_land else da.isfinite(raw["sm_raw"]).any(axis=0)
     ds["land"] = (("y", "x"), land)
-    return _describe_raw(apply_qc(ds, qc), pass_, rep, has_land, product)
+    return _describe_raw(apply_qc(ds, qc), pass_, rep, has_land, prod)
 
 # %% ../nbs/02_data_qc.ipynb #05275fc7
-def _describe_raw(ds, pass_, rep, has_land, product="SPL3SMP") -> xr.Dataset:
+def _describe_raw(ds, pass_, rep, has_land, prod) -> xr.Dataset:
     "Attributes of an ingested cube: the variables, the provenance, the ingest report."
     ds.sm_raw.attrs = dict(long_name=f"SMAP L3 {pass_} soil moisture before QC", units="m3 m-3")
-    ds.retrieval_qual_flag.attrs = dict(long_name=f"{product} retrieval_qual_flag (raw)",
+    ds.retrieval_qual_flag.attrs = dict(long_name=f"{prod.name} retrieval_qual_flag (raw)",
                                         comment="65534 is the fill value")
     ds.surface_flag.attrs = dict(
-        long_name=f"{product} surface_flag (raw)", flag_meanings=" ".join(SURFACE_FLAG_BITS),
+        long_name=f"{prod.name} surface_flag (raw)", flag_meanings=" ".join(SURFACE_FLAG_BITS),
         flag_masks=np.array([1 << b for b in SURFACE_FLAG_BITS.values()], "uint16"))
     ds.land.attrs = dict(long_name="land mask" + ("" if has_land else
                                                   " (cells with at least one retrieval)"))
-    grid = smap_product(product).grid.name
-    return ds.assign_attrs(title=f"SMAP L3 ({product}) soil moisture cube, {grid}",
-                           source=f"NASA SMAP {product}", smap_product=product, grid=grid,
+    grid = prod.grid.name
+    return ds.assign_attrs(title=f"SMAP L3 ({prod.name}) soil moisture cube, {grid}",
+                           source=f"NASA SMAP {prod.name}", smap_product=prod.name, grid=grid,
                            smap_pass=pass_,
                            history=f"{utc_stamp()} smap_hybrid {smap_hybrid.__version__} open_cube",
                            input_files="\n".join(rep.used), ingest_report=str(rep))

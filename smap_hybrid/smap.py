@@ -195,13 +195,12 @@ def _write_dmr_group(f, gname, items, fields, variables, compression):
             continue
         fv = attrs.get("_FillValue")
         fill = _attr_value(*fv, dtype) if fv else (b"N/A" if dtype == "S24" else 0)
+        chunks = (min(8, shape[0]),) + shape[1:] if len(shape) > 1 else None
+        ds = g.create_dataset(name, shape, dtype, chunks=chunks, fillvalue=fill,
+                              compression=compression if chunks else None)
         data = fields.get(f"{gname}/{name}")
-        data = np.full(shape, fill, dtype) if data is None else np.asarray(data).astype(dtype)
-        if len(shape) == 1:
-            ds = g.create_dataset(name, data=data)
-        else:   # chunks of fill values only are not written: HDF5 reads them as the fill value
-            ds = g.create_dataset(name, shape, dtype, chunks=(min(8, shape[0]),) + shape[1:],
-                                  compression=compression, fillvalue=fill)
+        if data is not None:   # rows of fill values only are not written: they read as the fill
+            data = np.asarray(data).astype(dtype)
             rows = np.flatnonzero((data != fill).reshape(shape[0], -1).any(1))
             if rows.size:
                 ds[rows[0]:rows[-1] + 1] = data[rows[0]:rows[-1] + 1]
@@ -219,7 +218,7 @@ def write_granule_from_dmr(dmr_path, out_path, fields: dict | None = None, varia
     am = "Soil_Moisture_Retrieval_Data_AM"
     fields = {(k if "/" in k else f"{am}/{k}"): v for k, v in (fields or {}).items()}
     groups = dmr_variables(dmr_path)
-    groups = groups if grid == EASE2_36KM else on_grid(groups, grid)
+    groups = on_grid(groups, grid)
     for gname, items in groups.items():   # a value given under a linked name goes to the target
         for name, _, _, attrs in items:
             if "HDF5_HARDLINK" in attrs and f"{gname}/{name}" in fields:
