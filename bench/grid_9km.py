@@ -11,12 +11,11 @@ from pathlib import Path
 
 from smap_hybrid.config import ReconstructConfig, SplitConfig, TrainConfig, WBMConfig
 from smap_hybrid.data import open_cube
-from smap_hybrid.job import write_twin_granules
 from smap_hybrid.reconstruct import reconstruct
 from smap_hybrid.regrid import attach_forcing
 from smap_hybrid.smap import sample_data
 from smap_hybrid.train import train
-from smap_hybrid.twin import TwinConfig, make_twin
+from smap_hybrid.twin import TwinConfig, make_twin, write_twin_granules
 from smap_hybrid.wbm import fit_wbm
 
 

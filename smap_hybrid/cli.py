@@ -5,8 +5,6 @@
 # %% ../nbs/22_cli.ipynb #50d1e403
 from __future__ import annotations
 import argparse
-import dataclasses
-import itertools
 import sys
 import time
 from pathlib import Path
@@ -15,19 +13,20 @@ import pandas as pd
 import xarray as xr
 
 import smap_hybrid
-from .config import (ExperimentConfig, IngestConfig, InsituConfig, JobConfig,
-                                ReconstructConfig,
-                                SplitConfig, TrainConfig, WBMConfig, add_options, flat,
-                                comma_list, from_options, from_toml)
+from .config import (BatchConfig, ExperimentConfig, IngestConfig, InsituConfig,
+                                JobConfig, ReconstructConfig, SplitConfig, TrainConfig,
+                                WBMConfig)
+from .options import add_options, flat, from_options, from_toml
 from .data import format_gap_summary, gap_summary, open_cube
 from .cube import check_output, load_cube, needs, write_cube
-from .experiment import evaluate_file, load_data, run_experiment, wbm_cube
-from .experiments import (RUN_PARAMS, RunsFailed, batch_report, raise_if_failed,
+from .experiment import load_data, run_experiment, wbm_cube
+from .batch import (RunsFailed, batch_report, raise_if_failed,
                                      run_batch)
 from .forcing import download_forcing
 from .insitu import insitu_report
 from .regrid import attach_forcing
-from .job import figures, run_job, summary
+from .figures import product_figures
+from .job import run_job, summary
 from .cluster import connect, reconstruct_strips
 from .spread import calibrate_spread
 from .smap import SMAPFileError, download_spl3smp
@@ -35,10 +34,11 @@ from .runs import save_csv
 from .split import split_summary
 from .train import train
 from .twin import TwinConfig, make_twin
+from .validation import evaluate_file
 from .wbm import fit_wbm
 
 # %% auto #0
-__all__ = ['GRID_AXES', 'FILE_OUTPUT', 'INPUTS', 'cmd_twin', 'cmd_download', 'cmd_ingest', 'cmd_wbm', 'cmd_train',
+__all__ = ['GRID_AXES', 'TWIN_SIZE', 'FILE_OUTPUT', 'INPUTS', 'cmd_twin', 'cmd_download', 'cmd_ingest', 'cmd_wbm', 'cmd_train',
            'cmd_reconstruct', 'cmd_validate', 'cmd_run', 'cmd_experiments', 'cmd_demo', 'build_parser', 'check_paths',
            'main']
 
@@ -157,17 +157,16 @@ def cmd_run(a):
     print(f"product: {res['product']}; figures: {', '.join(str(f) for f in res['figures'])}")
 
 # %% ../nbs/22_cli.ipynb #15f52b80
-GRID_AXES = ("scale", "loop", "model", "seed")
+GRID_AXES = ("scale", "loop", "model", "seed")   # the TrainConfig fields a batch varies
+TWIN_SIZE = ("twin_rows", "twin_cols", "twin_days")  # the twin of a batch on no --data
 
 def cmd_experiments(a):
     "Run the scale x loop mode (x model x seed) grid with papermill; rerun to continue."
-    cfg = from_options(ExperimentConfig, a)
-    for scale, loop, model in itertools.product(a.scales, a.loops, a.models):
-        dataclasses.replace(cfg.train, scale=scale, loop=loop, model=model)  # checked by its owner
-    settings = {k: v for k, v in flat(cfg).items() if k not in GRID_AXES}
-    settings.update(twin_rows=a.twin_rows, twin_cols=a.twin_cols, twin_days=a.twin_days)
-    settings = {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}
-    res = run_batch(a.out, a.scales, a.loops, a.seeds, a.models, data=a.data, settings=settings,
+    cfg, batch = from_options(ExperimentConfig, a), from_options(BatchConfig, a)  # checked
+    settings = {k: list(v) if isinstance(v, tuple) else v for k, v in flat(cfg).items()
+                if k not in GRID_AXES}
+    settings.update({k: getattr(a, k) for k in TWIN_SIZE})
+    res = run_batch(a.out, batch, data=a.data, settings=settings,
                     log=lambda m: print(m, flush=True))
     print(batch_report(a.out, res, real=bool(a.data)))
     raise_if_failed(a.out)
@@ -178,12 +177,11 @@ def cmd_demo(a):
     out, t0 = Path(a.out), time.perf_counter()
     print(f"smap_hybrid {smap_hybrid.__version__} demo -> {out}/ (synthetic twin: the numbers "
           "measure the method, not real-world skill)")
-    cfg = ExperimentConfig(train=TrainConfig(epochs=a.epochs, members=a.members),
-                           split=SplitConfig(outage="auto"))
+    cfg = from_options(ExperimentConfig, dict(epochs=a.epochs, members=a.members))
     metrics = run_experiment(cfg, TwinConfig(seed=a.seed), out, cache_dir=out / "cache",
                              progress=True)
     cube = wbm_cube(load_data(TwinConfig(seed=a.seed)), cfg, out / "cache")
-    pngs = figures(cube, xr.open_dataset(out / "product.nc"), metrics, out / "figures")
+    pngs = product_figures(cube, xr.open_dataset(out / "product.nc"), metrics, out / "figures")
     print(summary(metrics))
     print(f"demo done in {time.perf_counter() - t0:.0f} s: {out}/product.nc, metrics.json, "
           + ", ".join(str(p) for p in pngs))
@@ -244,7 +242,7 @@ def _model_stages(sub):
     s.add_argument("--run", required=True, help="trained run folder")
     s.add_argument("--out", required=True, help="product (netCDF; a name ending in .zarr: a "
                    "zarr store)")
-    s.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    add_options(s, TrainConfig, only=("device",))
     add_options(s, ReconstructConfig).set_defaults(func=cmd_reconstruct)
     s = _stage(sub, "validate", cmd_validate, "score a product: on the cube's withheld days, "
                "against ISMN stations")
@@ -274,24 +272,16 @@ def _job_stages(sub):
     s = _stage(sub, "experiments", cmd_experiments, "the scale x loop-mode grid (papermill)")
     s.add_argument("--out", required=True, help="batch folder (rerun to continue)")
     s.add_argument("--data", default=None, help="a cube (netCDF); default: the twin")
-    s.add_argument("--scales", type=comma_list(int), default=(16, 32, 64), help="e.g. 16,32,64")
-    s.add_argument("--loops", type=comma_list(str), default=("closed", "open"),
-                   help="e.g. closed,open")
-    s.add_argument("--seeds", type=comma_list(int), default=(0,), help="e.g. 0,1,2")
-    s.add_argument("--models", type=comma_list(str), default=("hybrid", "no_wbm"),
-                   help="hybrid and/or no_wbm")
-    for k in ("twin_rows", "twin_cols", "twin_days"):   # the twin's defaults (TwinConfig)
-        v = RUN_PARAMS[k]
-        s.add_argument("--" + k.replace("_", "-"), type=int, default=v, help=f"(default {v})")
-    add_options(add_options(s, SplitConfig), WBMConfig)
+    add_options(s, BatchConfig)
+    add_options(s, TwinConfig, prefix="twin_", only=[k[5:] for k in TWIN_SIZE])
+    add_options(add_options(s, ExperimentConfig().split), WBMConfig)
     add_options(add_options(s, TrainConfig, skip=GRID_AXES), ReconstructConfig,
                 skip=("loop_mode", "all_observations"))
-    s.set_defaults(func=cmd_experiments, outage="auto")
+    s.set_defaults(func=cmd_experiments)
     s = _stage(sub, "demo", cmd_demo, "the method end to end on the embedded twin data")
     s.add_argument("--out", default="_demo", help="output folder (default: _demo)")
-    s.add_argument("--seed", type=int, default=0, help="the twin's seed (default 0)")
-    s.add_argument("--epochs", type=int, default=10, help="training epochs (default 10)")
-    s.add_argument("--members", type=int, default=1, help="ensemble members (default 1)")
+    add_options(s, TwinConfig, only=("seed",))          # the twin's seed
+    add_options(s, TrainConfig(epochs=10), only=("epochs", "members"))   # a short training
     s.set_defaults(func=cmd_demo)
 
 # %% ../nbs/22_cli.ipynb #4ca3ec0a

@@ -11,26 +11,23 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import xarray as xr
 
 import smap_hybrid
-from .baselines import baselines
-from .config import ExperimentConfig, flat, model_label
-from .cube import check_matches, fingerprint, load_cube, needs, write_cube
-from .metrics import (coverage, pit_coverage, pit_histogram, score_table, sharpness,
-                                 skill_by_gap)
+from .config import ExperimentConfig, model_label
+from .options import flat
+from .cube import fingerprint, load_cube, needs, write_cube
 from .reconstruct import reconstruct
 from .spread import calibrate_spread
 from .runs import save_json
-from .split import days_since_observation, roles
 from .train import train
 from .twin import TwinConfig, make_twin
+from .validation import evaluate
 from .wbm import fit_wbm
 
 # %% auto #0
-__all__ = ['load_data', 'wbm_cube', 'validate', 'evaluate', 'run_experiment', 'evaluate_file']
+__all__ = ['load_data', 'wbm_cube', 'run_experiment']
 
 # %% ../nbs/18_experiment.ipynb #3da8af33
 def load_data(data=None) -> xr.Dataset:
@@ -58,60 +55,6 @@ def wbm_cube(cube: xr.Dataset, cfg: ExperimentConfig, cache_dir=None) -> xr.Data
     write_cube(out, path)
     return out
 
-# %% ../nbs/18_experiment.ipynb #645f031b
-def _references(cube: xr.Dataset) -> dict:
-    "name → (reference values, mask) of every protocol the cube allows."
-    r, like = roles(cube), lambda a: xr.DataArray(a, dims=cube.sm.dims, coords=cube.sm.coords)
-    refs = {"withheld SMAP days": (cube.sm, like(r.test))}
-    if r.outage.any():
-        refs["artificial outage (withheld SMAP)"] = (cube.sm, like(r.outage))
-    if "sm_true" in cube:
-        refs["twin truth in real gaps"] = (cube.sm_true, cube.sm.isnull() & cube.land)
-    return refs
-
-# %% ../nbs/18_experiment.ipynb #5bcab5d0
-def _probabilistic(prod, ref, mask, with_pit: bool) -> dict:
-    "The product's probabilistic scores on one reference."
-    out = dict(coverage90_q=float(coverage(prod.sm_q05, prod.sm_q95, ref, mask=mask)),
-               sharpness90=float(sharpness(prod.sm_q05, prod.sm_q95, mask=mask & ref.notnull())))
-    if with_pit and "pit" in prod:
-        out.update(CRPS=float(prod.crps.where(mask).mean()),
-                   coverage50=float(pit_coverage(prod.pit, 0.5, mask=mask)),
-                   coverage90=float(pit_coverage(prod.pit, 0.9, mask=mask)))
-    return out
-
-# %% ../nbs/18_experiment.ipynb #30d2571a
-def validate(cube: xr.Dataset, prod: xr.Dataset, name="hybrid", extra=None,
-             with_baselines: bool = True) -> pd.DataFrame:
-    "One row per reference and estimator: the product and every baseline on the same days."
-    refs = _references(cube)
-    others = {**(baselines(cube) if with_baselines else {}), **(extra or {})}
-    table = score_table({name: prod.sm_model, **others}, refs)
-    rows = [dict(row, **_probabilistic(prod, *refs[row["reference"]],
-                                       row["reference"] != "twin truth in real gaps"))
-            if row["estimator"] == name else row for row in table.to_dict("records")]
-    return pd.DataFrame(rows)
-
-# %% ../nbs/18_experiment.ipynb #f5881ed8
-def evaluate(cube: xr.Dataset, prod: xr.Dataset, name="hybrid") -> dict:
-    "Every score of one experiment: the table, skill by gap, PIT histogram, outage stability."
-    r, like = roles(cube), lambda a: xr.DataArray(a, dims=cube.sm.dims, coords=cube.sm.coords)
-    test = like(r.test)
-    est = {name: prod.sm_model, **{k: v for k, v in baselines(cube).items()
-                                   if k in ("WBM closed loop", "WBM open loop")}}
-    res = dict(table=validate(cube, prod, name).to_dict("records"),
-               by_gap=skill_by_gap(est, cube.sm, test, days_since_observation(r.fed))
-               .to_dict("records"),
-               pit_hist=pit_histogram(prod.pit, test).tolist() if "pit" in prod else None,
-               n_test=int(r.test.sum()), split=cube.split.attrs.get("split_config", ""),
-               outage=cube.split.attrs.get("outage", ""))
-    if r.outage.any():
-        err = (prod.sm_model - cube.sm).where(like(r.outage))
-        days = err.time.values[r.outage.any((1, 2))]
-        res["outage_stability"] = dict(first10_ubRMSE=float(err.sel(time=days[:10]).std()),
-                                       last10_ubRMSE=float(err.sel(time=days[-10:]).std()))
-    return res
-
 # %% ../nbs/18_experiment.ipynb #0ebf7c8a
 def run_experiment(cfg: ExperimentConfig = ExperimentConfig(), data=None, out="experiment",
                    cache_dir=None, device="auto", progress=False) -> dict:
@@ -133,11 +76,3 @@ def run_experiment(cfg: ExperimentConfig = ExperimentConfig(), data=None, out="e
                software=smap_hybrid.__version__, seconds=round(time.perf_counter() - t0, 1))
     save_json(res, out / "metrics.json")
     return res
-
-# %% ../nbs/18_experiment.ipynb #72d47376
-def evaluate_file(cube_path, prod: xr.Dataset, source="the product") -> dict:
-    "`evaluate` of a product on the cube file it was made from (another cube's is refused)."
-    cube = load_cube(cube_path, needs("validate")).load()
-    check_matches(prod, cube, source)
-    return evaluate(cube, prod, model_label(prod.attrs.get("model", "").startswith("WBM")))
-

@@ -12,23 +12,24 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .config import JobConfig, ReconstructConfig, from_toml, model_label, to_toml
+from .config import JobConfig, ReconstructConfig, model_label
+from .options import from_toml, to_toml
 from .data import open_cube
-from .cube import atomic_write, load_cube, needs, pixel_label, write_cube
-from .experiment import evaluate
-from .forcing import IMERG, MERRA2, download_forcing, write_imerg, write_merra2
+from .cube import atomic_write, load_cube, needs, write_cube
+from .validation import evaluate
+from .figures import product_figures
+from .forcing import IMERG, MERRA2, download_forcing
 from .regrid import attach_forcing
 from .reconstruct import reconstruct
 from .cluster import reconstruct_strips
 from .spread import calibrate_spread
 from .runs import save_csv, save_json
-from .grid import grid_of
-from .smap import FILENAME, PRODUCTS, download_spl3smp, write_granule_from_dmr
+from .smap import FILENAME, download_spl3smp
 from .train import train
 from .wbm import fit_wbm
 
 # %% auto #0
-__all__ = ['days_held', 'smap_day', 'missing_days', 'figures', 'run_job', 'summary', 'write_twin_granules']
+__all__ = ['days_held', 'smap_day', 'missing_days', 'run_job', 'summary']
 
 # %% ../nbs/20_job.ipynb #084c83ee
 def days_held(folder, day_of) -> set:
@@ -131,44 +132,6 @@ def _product(job: JobConfig, cube, run: Path, out: Path, device, progress, log) 
     log(f"[6/7] product: {path}")
     return path
 
-# %% ../nbs/20_job.ipynb #fa609853
-def figures(cube, prod: xr.Dataset, metrics: dict, out: Path) -> list:
-    "Stage 7: three static figures of the job (PNG)."
-    from matplotlib.figure import Figure
-    out.mkdir(parents=True, exist_ok=True)
-    n = cube.sm.notnull().sum("time").where(cube.land)
-    px = dict(zip(("y", "x"), np.unravel_index(int(n.fillna(-1).values.argmax()), n.shape)))
-    c, p = cube.isel(**px), prod.isel(**px)
-    fig = Figure(figsize=(10, 3.6))
-    ax = fig.subplots()
-    ax.fill_between(p.time.values, p.sm_q05, p.sm_q95, alpha=0.25, label="90% interval")
-    ax.plot(p.time, p.sm_model, label="product mean")
-    ax.plot(c.time, c.wbm, color="tab:orange", lw=0.8, label="WBM open loop")
-    ax.plot(c.time, c.sm, "o", ms=2.5, color="tab:red", label="SMAP")
-    ax.set(ylabel="soil moisture (m³/m³)",
-           title=f"the pixel with most observations: {pixel_label(cube, px['y'], px['x'])}")
-    ax.legend(ncol=4, fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "pixel_series.png", dpi=120)
-    day = int(cube.sm.notnull().where(cube.land).sum(("y", "x")).values.argmin())
-    fig = Figure(figsize=(6, 4.2))
-    ax = fig.subplots()
-    im = ax.pcolormesh(prod.x, prod.y, prod.sm_std.isel(time=day), cmap="magma")
-    fig.colorbar(im, ax=ax, label="sm_std (m³/m³)")
-    ax.set(title=f"uncertainty on {str(prod.time.values[day])[:10]}", aspect="equal")
-    fig.savefig(out / "sm_std_map.png", dpi=120)
-    gap = pd.DataFrame(metrics["by_gap"])
-    fig = Figure(figsize=(7, 3.5))
-    ax = fig.subplots()
-    for name, g in gap.groupby("estimator", sort=False):
-        ax.plot(g.gap_lo, g.ubRMSE, marker="o", label=name)
-    ax.set(xscale="log", xlabel="days since last observation", ylabel="ubRMSE (m³/m³)",
-           title="skill versus gap length (withheld test days)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "skill_vs_gap.png", dpi=120)
-    return sorted(out.glob("*.png"))
-
 # %% ../nbs/20_job.ipynb #57df905e
 def _settings(job: JobConfig, out: Path) -> None:
     "Write job.toml, or refuse a folder that holds another job."
@@ -191,7 +154,7 @@ def run_job(job: JobConfig, out, device="auto", progress=True, log=print) -> dic
     run = _train(job, cube, out, device, progress, log)
     metrics = _validate(job, cube, run, out, device, log)
     prod = xr.open_dataset(_product(job, cube, run, out, device, progress, log))
-    pngs = figures(cube, prod, metrics, out / "figures")
+    pngs = product_figures(cube, prod, metrics, out / "figures")
     log(f"[7/7] figures: {', '.join(f.name for f in pngs)}")
     return dict(metrics=metrics, product=out / job.product_file, figures=pngs)
 
@@ -203,58 +166,3 @@ def summary(metrics: dict) -> str:
     cols = [c for c in ("n", "ubRMSE", "R", "KGE", "CRPS", "coverage50", "coverage90") if c in t]
     return ("scores on the withheld test days (never seen by any stage); "
             "KGE = Gupta et al. (2009)\n" + t[cols].round(4).to_string())
-
-# %% ../nbs/20_job.ipynb #cc73f231
-def _nearest_cells(lat, lon, window, g) -> tuple:
-    "Rows and columns of the window's cells of grid `g` nearest to lat/lon points (clipped)."
-    from pyproj import Transformer
-    x, y = Transformer.from_crs(4326, 6933, always_xy=True).transform(lon, lat)
-    rows, cols = window
-    r = np.floor((g.uly - y) / g.cell).astype(int) - rows.start
-    c = np.floor((x - g.ulx) / g.cell).astype(int) - cols.start
-    return np.clip(r, 0, rows.stop - rows.start - 1), np.clip(c, 0, cols.stop - cols.start - 1)
-
-# %% ../nbs/20_job.ipynb #7a97e055
-def write_twin_granules(twin: xr.Dataset, folder, dmr) -> None:
-    """A twin as granules of the v9 layout (`dmr`) on its grid (SPL3SMP, or SPL3SMP_E at 9 km) in
-    folder/smap, and its forcing as IMERG and MERRA-2 granules in folder/forcing."""
-    grid = grid_of(twin)
-    product, shape = next(p for p in PRODUCTS.values() if p.grid == grid), (grid.nrows, grid.ncols)
-    rows = slice(int(twin.row[0]), int(twin.row[-1]) + 1)
-    cols = slice(int(twin.col[0]), int(twin.col[-1]) + 1)
-    v9 = ("soil_moisture", "soil_moisture_dca", "retrieval_qual_flag", "retrieval_qual_flag_dca",
-          "surface_flag", "grid_surface_status")
-    (Path(folder) / "smap").mkdir(parents=True, exist_ok=True)
-    for t, day in enumerate(pd.DatetimeIndex(twin.time.values)):
-        f = dict(soil_moisture_dca=np.full(shape, -9999, "float32"),
-                 retrieval_qual_flag_dca=np.full(shape, 65534, "uint16"),
-                 surface_flag=np.full(shape, 65534, "uint16"),
-                 grid_surface_status=np.ones(shape, "uint16"))
-        f["soil_moisture_dca"][rows, cols] = np.nan_to_num(twin.sm_raw.values[t], nan=-9999)
-        f["retrieval_qual_flag_dca"][rows, cols] = twin.retrieval_qual_flag.values[t]
-        f["surface_flag"][rows, cols] = twin.surface_flag.values[t]
-        f["grid_surface_status"][rows, cols] = ~twin.land.values
-        write_granule_from_dmr(dmr, Path(folder) / "smap" / product.filename(day), f,
-                               variables=v9, grid=grid)
-    _twin_forcing(twin, Path(folder) / "forcing", (rows, cols), grid)
-
-# %% ../nbs/20_job.ipynb #4be60da8
-def _twin_forcing(twin: xr.Dataset, folder: Path, window, grid) -> None:
-    "The twin's forcing as IMERG (window subsets) and MERRA-2 granules, on UTC days."
-    lon_e, lat_e = grid.edges_lonlat(*window)
-    box = lambda lay, k, lo, hi: slice(int((lo - lay.origin[k]) / lay.step[k]) - 2,
-                                       int((hi - lay.origin[k]) / lay.step[k]) + 3)
-    li, lj = box(IMERG, 0, lat_e.min(), lat_e.max()), box(IMERG, 1, lon_e.min(), lon_e.max())
-    ilat = IMERG.origin[0] + IMERG.step[0] * np.arange(1800)[li]
-    ilon = IMERG.origin[1] + IMERG.step[1] * np.arange(3600)[lj]
-    ir, ic = _nearest_cells(*np.meshgrid(ilat, ilon, indexing="ij"), window, grid)
-    mlat = MERRA2.origin[0] + MERRA2.step[0] * np.arange(361)
-    mlon = MERRA2.origin[1] + MERRA2.step[1] * np.arange(576)
-    mr, mc = _nearest_cells(*np.meshgrid(mlat, mlon, indexing="ij"), window, grid)
-    time = pd.DatetimeIndex(twin.time.values)
-    for t, day in enumerate(time.insert(0, time[0] - pd.Timedelta(days=1))):
-        k = max(t - 1, 0)
-        write_imerg(folder / f"3B-DAY.MS.MRG.3IMERG.{day:%Y%m%d}-S000000-E235959.V07B.nc4", day,
-                    twin.precip.values[k][ir, ic], li, lj)
-        write_merra2(folder / f"MERRA2_400.statD_2d_slv_Nx.{day:%Y%m%d}.nc4", day,
-                     twin.tair.values[k][mr, mc] + 273.15)

@@ -13,7 +13,8 @@ import pandas as pd
 import torch
 
 import smap_hybrid
-from .config import TrainConfig, from_dict
+from .config import TrainConfig
+from .options import from_dict
 from .cube import atomic_write
 from .features import n_inputs
 from .model import MDNConvLSTM

@@ -10,7 +10,8 @@ import numpy as np
 import torch
 import xarray as xr
 
-from .config import TrainConfig, from_dict
+from .config import TrainConfig
+from .options import from_dict
 from .features import GAP_EDGES, direction_of, gap_bin
 from .reconstruct import stream
 from .runs import load_run, mode_key, pick_device, read_summary, save_json

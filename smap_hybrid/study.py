@@ -19,7 +19,8 @@ import xarray as xr
 from .baselines import linear_interpolation
 from .config import ExperimentConfig, ReconstructConfig
 from .cube import pixel_label
-from .experiment import load_data, validate, wbm_cube
+from .experiment import load_data, wbm_cube
+from .validation import validate
 from .metrics import skill_by_gap, ubrmse
 from .reconstruct import reconstruct
 from .runs import mode_key, read_summary, save_csv, save_json

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,12 +17,13 @@ from scipy.special import ndtr
 import smap_hybrid
 from .data import FLAG_FILL, SURFACE_FLAG_BITS, QCConfig, apply_qc
 from .cube import hamon_pet
-from .grid import grid_coords
-from .smap import smap_product
+from .forcing import IMERG, MERRA2, write_imerg, write_merra2
+from .grid import grid_coords, grid_of
+from .smap import PRODUCTS, smap_product, write_granule_from_dmr
 
 # %% auto #0
 __all__ = ['REAL_DAY_PAIRS', 'TwinConfig', 'smooth_noise', 'twin_forcing', 'twin_truth', 'swath_mask', 'observe', 'make_twin',
-           'day_pair_stats']
+           'day_pair_stats', 'write_twin_granules']
 
 # %% ../nbs/06_twin.ipynb #3e75d74a
 @dataclass(frozen=True)
@@ -235,3 +237,58 @@ def day_pair_stats(sm) -> dict:
 
 # %% ../nbs/06_twin.ipynb #73684388
 REAL_DAY_PAIRS = dict(pairs=3121, revisit=0.150, noise=0.0132, r_adjacent=0.862)  # 2015-04-01/02
+
+# %% ../nbs/06_twin.ipynb #cc73f231
+def _nearest_cells(lat, lon, window, g) -> tuple:
+    "Rows and columns of the window's cells of grid `g` nearest to lat/lon points (clipped)."
+    from pyproj import Transformer
+    x, y = Transformer.from_crs(4326, 6933, always_xy=True).transform(lon, lat)
+    rows, cols = window
+    r = np.floor((g.uly - y) / g.cell).astype(int) - rows.start
+    c = np.floor((x - g.ulx) / g.cell).astype(int) - cols.start
+    return np.clip(r, 0, rows.stop - rows.start - 1), np.clip(c, 0, cols.stop - cols.start - 1)
+
+# %% ../nbs/06_twin.ipynb #7a97e055
+def write_twin_granules(twin: xr.Dataset, folder, dmr) -> None:
+    """A twin as granules of the v9 layout (`dmr`) on its grid (SPL3SMP, or SPL3SMP_E at 9 km) in
+    folder/smap, and its forcing as IMERG and MERRA-2 granules in folder/forcing."""
+    grid = grid_of(twin)
+    product, shape = next(p for p in PRODUCTS.values() if p.grid == grid), (grid.nrows, grid.ncols)
+    rows = slice(int(twin.row[0]), int(twin.row[-1]) + 1)
+    cols = slice(int(twin.col[0]), int(twin.col[-1]) + 1)
+    v9 = ("soil_moisture", "soil_moisture_dca", "retrieval_qual_flag", "retrieval_qual_flag_dca",
+          "surface_flag", "grid_surface_status")
+    (Path(folder) / "smap").mkdir(parents=True, exist_ok=True)
+    for t, day in enumerate(pd.DatetimeIndex(twin.time.values)):
+        f = dict(soil_moisture_dca=np.full(shape, -9999, "float32"),
+                 retrieval_qual_flag_dca=np.full(shape, 65534, "uint16"),
+                 surface_flag=np.full(shape, 65534, "uint16"),
+                 grid_surface_status=np.ones(shape, "uint16"))
+        f["soil_moisture_dca"][rows, cols] = np.nan_to_num(twin.sm_raw.values[t], nan=-9999)
+        f["retrieval_qual_flag_dca"][rows, cols] = twin.retrieval_qual_flag.values[t]
+        f["surface_flag"][rows, cols] = twin.surface_flag.values[t]
+        f["grid_surface_status"][rows, cols] = ~twin.land.values
+        write_granule_from_dmr(dmr, Path(folder) / "smap" / product.filename(day), f,
+                               variables=v9, grid=grid)
+    _twin_forcing(twin, Path(folder) / "forcing", (rows, cols), grid)
+
+# %% ../nbs/06_twin.ipynb #4be60da8
+def _twin_forcing(twin: xr.Dataset, folder: Path, window, grid) -> None:
+    "The twin's forcing as IMERG (window subsets) and MERRA-2 granules, on UTC days."
+    lon_e, lat_e = grid.edges_lonlat(*window)
+    box = lambda lay, k, lo, hi: slice(int((lo - lay.origin[k]) / lay.step[k]) - 2,
+                                       int((hi - lay.origin[k]) / lay.step[k]) + 3)
+    li, lj = box(IMERG, 0, lat_e.min(), lat_e.max()), box(IMERG, 1, lon_e.min(), lon_e.max())
+    ilat = IMERG.origin[0] + IMERG.step[0] * np.arange(1800)[li]
+    ilon = IMERG.origin[1] + IMERG.step[1] * np.arange(3600)[lj]
+    ir, ic = _nearest_cells(*np.meshgrid(ilat, ilon, indexing="ij"), window, grid)
+    mlat = MERRA2.origin[0] + MERRA2.step[0] * np.arange(361)
+    mlon = MERRA2.origin[1] + MERRA2.step[1] * np.arange(576)
+    mr, mc = _nearest_cells(*np.meshgrid(mlat, mlon, indexing="ij"), window, grid)
+    time = pd.DatetimeIndex(twin.time.values)
+    for t, day in enumerate(time.insert(0, time[0] - pd.Timedelta(days=1))):
+        k = max(t - 1, 0)
+        write_imerg(folder / f"3B-DAY.MS.MRG.3IMERG.{day:%Y%m%d}-S000000-E235959.V07B.nc4", day,
+                    twin.precip.values[k][ir, ic], li, lj)
+        write_merra2(folder / f"MERRA2_400.statD_2d_slv_Nx.{day:%Y%m%d}.nc4", day,
+                     twin.tair.values[k][mr, mc] + 273.15)

@@ -30,7 +30,7 @@ def test_directives_become_tags():
 def test_the_books_kernels_talk_over_unix_sockets(monkeypatch):
     from myst_nb.core.execute import cache
 
-    from smap_hybrid.experiments import IPCKernelManager
+    from smap_hybrid.batch import IPCKernelManager
 
     monkeypatch.setattr(cache, "single_nb_execution", cache.single_nb_execution)
     _kernels_over_unix_sockets()

@@ -9,7 +9,8 @@ import pytest
 import xarray as xr
 
 from helpers import cli, flags, kill_when
-from smap_hybrid.experiments import run_batch
+from smap_hybrid.config import BatchConfig
+from smap_hybrid.batch import run_batch
 from smap_hybrid.twin import TwinConfig, make_twin
 
 TINY = dict(
@@ -37,21 +38,19 @@ def user_cube(tmp_path_factory):
 
 
 def test_batch_records_a_failure_goes_on_and_skips_done_runs(user_cube, tmp_path):
-    log = []
-    batch = dict(scales=(16,), loops=("closed", "sideways"), models=("hybrid",), data=user_cube,
-                 settings=TINY, log=log.append)
+    log, runs = [], tmp_path / "runs"
+    (runs / "hybrid_16px_open_seed0").mkdir(parents=True)
+    (runs / "hybrid_16px_open_seed0" / "run").write_text("a file in the way: this run fails")
+    batch = dict(batch=BatchConfig(scales=(16,), loops=("closed", "open"), models=("hybrid",)),
+                 data=user_cube, settings=TINY, log=log.append)
     res = run_batch(tmp_path, **batch)
-    runs = tmp_path / "runs"
     assert (runs / "hybrid_16px_closed_seed0" / "metrics.json").exists()
     assert (
         runs / "hybrid_16px_closed_seed0" / "experiment.ipynb"
     ).exists()  # the executed notebook, kept
-    failed = json.loads((runs / "hybrid_16px_sideways_seed0" / "failed.json").read_text())
-    assert (
-        "loop must be one of closed, open" in failed["error"]
-        and failed["params"]["loop"] == "sideways"
-    )
-    assert pd.read_csv(tmp_path / "failures.csv").run.tolist() == ["hybrid_16px_sideways_seed0"]
+    failed = json.loads((runs / "hybrid_16px_open_seed0" / "failed.json").read_text())
+    assert "run" in failed["error"] and failed["params"]["loop"] == "open", failed["error"]
+    assert pd.read_csv(tmp_path / "failures.csv").run.tolist() == ["hybrid_16px_open_seed0"]
     assert set(res.run) == {"hybrid_16px_closed_seed0"}
     assert {"hybrid", "DCT-PLS", "WBM closed loop", "linear interpolation"} <= set(res.estimator)
     assert "artificial outage (withheld SMAP)" in set(res.reference)

@@ -11,8 +11,7 @@ import pytest
 import xarray as xr
 
 from helpers import cli, flags, kill_when
-from smap_hybrid.job import write_twin_granules
-from smap_hybrid.twin import TwinConfig, make_twin
+from smap_hybrid.twin import TwinConfig, make_twin, write_twin_granules
 
 SMALL = flags(scale=16, epochs=3, batches_per_epoch=3, batch=4, seq_len=30, hidden=(8, 8),
               val_batches=1, wbm_iters=10, days=60)

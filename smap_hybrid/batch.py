@@ -18,7 +18,8 @@ from jupyter_client import AsyncKernelManager
 from traitlets import default
 
 import smap_hybrid
-from .config import ExperimentConfig, flat, model_label
+from .config import BatchConfig, ExperimentConfig, model_label
+from .options import flat
 from .cube import atomic_write
 from .runs import save_csv, save_json
 from .twin import TwinConfig
@@ -43,7 +44,8 @@ def experiment_notebook(path) -> Path:
         nbformat.v4.new_code_cell("\n".join(lines), metadata=dict(tags=["parameters"])),
         nbformat.v4.new_code_cell(
             "import pandas as pd\n"
-            "from smap_hybrid.config import ExperimentConfig, from_flat\n"
+            "from smap_hybrid.config import ExperimentConfig\n"
+            "from smap_hybrid.options import from_flat\n"
             "from smap_hybrid.experiment import run_experiment\n"
             "from smap_hybrid.twin import TwinConfig\n"
             "cfg = from_flat(ExperimentConfig, globals())\n"
@@ -103,16 +105,16 @@ def run_one(nb, rd: Path, params: dict, log, tag) -> None:
         log(f"{tag}: FAILED ({msg}); recorded in {rd / 'failed.json'}, going on")
 
 # %% ../nbs/19_loop_modes_and_scales.ipynb #b00e4592
-def run_batch(out, scales=(16, 32, 64), loops=("closed", "open"), seeds=(0,),
-              models=("hybrid", "no_wbm"), data=None, settings: dict | None = None,
+def run_batch(out, batch: BatchConfig = BatchConfig(), data=None, settings: dict | None = None,
               log=print) -> pd.DataFrame:
-    """The grid through papermill, one executed notebook per run; done runs skipped, failures
-    recorded and passed over; then `collect`. `settings`: further flat parameters."""
+    """The grid of `batch` through papermill, one executed notebook per run; done runs skipped,
+    failures recorded and passed over; then `collect`. `settings`: further flat parameters."""
     out = Path(out).resolve()
     (out / "runs").mkdir(parents=True, exist_ok=True)
     nb = experiment_notebook(out / "experiment_template.ipynb")
     data = None if data is None else str(Path(data).resolve())
-    grid = [(m, s, lp, sd) for sd in seeds for m in models for lp in loops for s in scales]
+    grid = [(m, s, lp, sd) for sd in batch.seeds for m in batch.models for lp in batch.loops
+            for s in batch.scales]
     for i, (m, s, lp, sd) in enumerate(grid, 1):
         rd = out / "runs" / run_name(m, s, lp, sd)
         tag = f"[{i}/{len(grid)}] {rd.name}"
