@@ -13,7 +13,7 @@ nothing of them, so this Sphinx extension rewrites each notebook as Sphinx reads
   second time;
 * a hidden first cell makes nbdev's ``show_doc`` start with ``<hr/>`` instead of the
   Markdown rule ``---``, which docutils rejects at the start of an output;
-* every notebook's kernel talks over Unix sockets (``smap_hybrid.experiments.IPCKernelManager``),
+* every notebook's kernel talks over Unix sockets (``smap_hybrid.batch.IPCKernelManager``),
   not TCP ports another process can take between their choice and the kernel's bind
   (chapter 19 tells the story);
 * after the build, the BokehJS and Panel scripts that plot outputs load from their CDNs are
@@ -149,7 +149,7 @@ def _kernels_over_unix_sockets():
 
     from myst_nb.core.execute import cache
 
-    from smap_hybrid.experiments import IPCKernelManager
+    from smap_hybrid.batch import IPCKernelManager
 
     cache.single_nb_execution = partial(cache.single_nb_execution,
                                         kernel_manager_class=IPCKernelManager)

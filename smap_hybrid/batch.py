@@ -20,8 +20,7 @@ from traitlets import default
 import smap_hybrid
 from .config import BatchConfig, ExperimentConfig, model_label
 from .options import flat
-from .cube import atomic_write
-from .runs import save_csv, save_json
+from .files import atomic_write, save_csv, save_json
 from .twin import TwinConfig
 
 # %% auto #0

@@ -18,7 +18,8 @@ from .config import (BatchConfig, ExperimentConfig, IngestConfig, InsituConfig,
                                 WBMConfig)
 from .options import add_options, flat, from_options, from_toml
 from .data import format_gap_summary, gap_summary, open_cube
-from .cube import check_output, load_cube, needs, write_cube
+from .cube import load_cube, needs, write_cube
+from .files import check_output, save_csv
 from .experiment import load_data, run_experiment, wbm_cube
 from .batch import (RunsFailed, batch_report, raise_if_failed,
                                      run_batch)
@@ -30,7 +31,6 @@ from .job import run_job, summary
 from .cluster import connect, reconstruct_strips
 from .spread import calibrate_spread
 from .smap import SMAPFileError, download_spl3smp
-from .runs import save_csv
 from .split import split_summary
 from .train import train
 from .twin import TwinConfig, make_twin

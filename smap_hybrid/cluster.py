@@ -16,7 +16,8 @@ import numpy as np
 import xarray as xr
 
 from .config import ReconstructConfig
-from .cube import atomic_write, cf_encoding, is_zarr, write_cube
+from .cube import cf_encoding, write_cube
+from .files import atomic_write, is_zarr
 from .reconstruct import (define_fields, product_attrs, product_bands, product_fields,
                                      product_skeleton, reconstruct_to_file, tile_origins,
                                      tile_stride)

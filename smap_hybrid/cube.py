@@ -4,10 +4,7 @@
 
 # %% ../nbs/03_cube.ipynb #1534191c
 from __future__ import annotations
-import contextlib
-import glob
 import hashlib
-import os
 import tempfile
 from pathlib import Path
 
@@ -17,12 +14,12 @@ import pandas as pd
 import xarray as xr
 
 import smap_hybrid
-from .smap import utc_stamp
+from .files import atomic_write, utc_stamp
 
 # %% auto #0
 __all__ = ['FORCING_RANGES', 'HINTS', 'STAGE_NEEDS', 'WBM_SERIES', 'day_length_hours', 'hamon_pet', 'check_forcing', 'check_cube',
-           'needs', 'is_zarr', 'atomic_write', 'check_output', 'cf_encoding', 'write_cube', 'load_cube', 'SlabReader',
-           'fingerprint', 'check_matches', 'pixel_label']
+           'needs', 'cf_encoding', 'write_cube', 'load_cube', 'SlabReader', 'fingerprint', 'check_matches',
+           'pixel_label']
 
 # %% ../nbs/03_cube.ipynb #4684b901
 def day_length_hours(lat, doy):
@@ -144,74 +141,6 @@ WBM_SERIES = ("wbm", "wbm_theta_min", "wbm_theta_range")
 def needs(stage: str, wbm: bool = False) -> tuple:
     "The cube's variables a stage reads (with the WBM's series for the hybrid network)."
     return STAGE_NEEDS[stage] + (WBM_SERIES if wbm else ())
-
-# %% ../nbs/03_cube.ipynb #d18ff9aa
-def is_zarr(path) -> bool:
-    "Whether an output names a zarr store (a folder whose name ends in .zarr), not a file."
-    return Path(path).suffix == ".zarr"
-
-def _a_file(path) -> Path:
-    "`path`, unless it names a folder (an output needs a file name; a zarr store is a folder)."
-    path = Path(path)
-    if path.is_dir() and not is_zarr(path):
-        raise IsADirectoryError(f"{path}: is a folder; the output needs a file name")
-    return path
-
-def _umask() -> int:
-    "The process's file-creation mask (read by setting it and putting it back)."
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-def _left_by_the_dead(tmp: Path, path: Path) -> bool:
-    "Whether a temporary of `path` was left by a write whose process is gone (pid in its name)."
-    try:
-        os.kill(int(tmp.name[len(path.name) + 2:].split(".")[0]), 0)
-    except (ValueError, ProcessLookupError):   # no pid in the name (older), or no such process
-        return True
-    except PermissionError:                    # another user's live process
-        return False
-    return False
-
-@contextlib.contextmanager
-def atomic_write(path):
-    """Yield a temporary path beside `path`; rename it to `path` when the block succeeds, remove
-    it when it fails. OS errors (disk full, ...) become an OSError that names `path`. The file
-    gets the mode a plain write would give (0666 less the umask); temporaries of the same output
-    left by a killed write are removed first, those of a write still running are left alone."""
-    path = _a_file(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        if _left_by_the_dead(stale, path):
-            stale.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp",
-                               dir=path.parent)
-    os.fchmod(fd, 0o666 & ~_umask())
-    os.close(fd)
-    tmp = Path(tmp)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except (OSError, RuntimeError) as e:   # torch reports a full disk as a RuntimeError
-        kept = "; the previous file is unchanged" if path.exists() else ""
-        raise OSError(f"{path}: could not be written ({type(e).__name__}: {e}); disk full? "
-                      f"No partial file was left{kept}") from e
-    finally:
-        tmp.unlink(missing_ok=True)
-
-# %% ../nbs/03_cube.ipynb #f3640fe5
-def check_output(path, inputs=()) -> Path:
-    "Refuse, before any work, an output that is an input, a folder (not a store), or not writable."
-    path = _a_file(path)
-    for i in (Path(i) for i in inputs if i is not None):
-        if path.resolve() == i.resolve() or (path.exists() and i.exists()
-                                             and os.path.samefile(path, i)):
-            raise ValueError(f"{path}: is also an input ({i}); the output would replace it. "
-                             "Write it elsewhere")
-    parent = next(d for d in path.absolute().parents if d.exists())
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise PermissionError(f"{path}: cannot write into {parent} (permission denied)")
-    return path
 
 # %% ../nbs/03_cube.ipynb #8e01c8ec
 def cf_encoding(ds: xr.Dataset) -> tuple:

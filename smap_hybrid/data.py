@@ -18,7 +18,8 @@ import xarray as xr
 import smap_hybrid
 from .grid import EASE2_36KM, grid_coords
 from .smap import (SMAPFileError, granule_date, open_granule, read_granule,
-                              smap_product, utc_stamp)
+                              smap_product)
+from .files import utc_stamp
 
 # %% auto #0
 __all__ = ['SURFACE_FLAG_BITS', 'QC_REASONS', 'FLAG_FILL', 'J2000', 'QCConfig', 'qc_reason', 'apply_qc', 'IngestReport',

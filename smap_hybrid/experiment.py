@@ -20,7 +20,7 @@ from .options import flat
 from .cube import fingerprint, load_cube, needs, write_cube
 from .reconstruct import reconstruct
 from .spread import calibrate_spread
-from .runs import save_json
+from .files import save_json
 from .train import train
 from .twin import TwinConfig, make_twin
 from .validation import evaluate

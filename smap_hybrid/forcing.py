@@ -14,7 +14,7 @@ import pandas as pd
 import xarray as xr
 from tqdm.auto import tqdm
 
-from .cube import atomic_write
+from .files import atomic_write
 from .smap import SMAPFileError, check_dates_and_box, earthdata_login
 
 # %% auto #0

@@ -19,7 +19,7 @@ import xarray as xr
 
 from .baselines import linear_interpolation
 from .config import InsituConfig
-from .runs import save_csv
+from .files import save_csv
 
 # %% auto #0
 __all__ = ['SCORES', 'KINDS', 'ESTIMATORS', 'open_ismn', 'surface_sensors', 'station_days', 'product_cell', 'pair_scores',
@@ -220,7 +220,7 @@ def insitu_validation(prod: xr.Dataset, archive, cfg: InsituConfig = InsituConfi
 def insitu_map(res: dict, prod: xr.Dataset, path, days="filled") -> Path:
     "The sites over the product's mean soil moisture, coloured by the product's ubRMSE (PNG)."
     from matplotlib.figure import Figure
-    from smap_hybrid.cube import atomic_write
+    from smap_hybrid.files import atomic_write
     fig = Figure(figsize=(6.4, 6.4))
     ax = fig.subplots()
     mean = prod.sm.mean("time")

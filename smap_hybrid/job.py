@@ -15,7 +15,8 @@ import xarray as xr
 from .config import JobConfig, ReconstructConfig, model_label
 from .options import from_toml, to_toml
 from .data import open_cube
-from .cube import atomic_write, load_cube, needs, write_cube
+from .cube import load_cube, needs, write_cube
+from .files import atomic_write, save_csv, save_json
 from .validation import evaluate
 from .figures import product_figures
 from .forcing import IMERG, MERRA2, download_forcing
@@ -23,7 +24,6 @@ from .regrid import attach_forcing
 from .reconstruct import reconstruct
 from .cluster import reconstruct_strips
 from .spread import calibrate_spread
-from .runs import save_csv, save_json
 from .smap import FILENAME, download_spl3smp
 from .train import train
 from .wbm import fit_wbm

@@ -14,12 +14,12 @@ from tqdm.auto import tqdm
 
 import smap_hybrid
 from .config import ReconstructConfig
-from .cube import SlabReader, atomic_write, check_cube, needs, write_cube
+from .cube import SlabReader, check_cube, needs, write_cube
+from .files import atomic_write, utc_stamp
 from .features import (Fed, Prepared, direction_of, gap_bin, n_inputs, prepare,
                                   rollout)
 from .model import crps, pool, resolve_precision, widen
 from .runs import Run, load_run, pick_device
-from .smap import utc_stamp
 
 # %% auto #0
 __all__ = ['OVERLAP', 'QUANTILES', 'BAND_VARS', 'LOOK_AHEAD', 'tile_stride', 'tile_origins', 'taper', 'tile_batch_size',

@@ -9,19 +9,18 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import pandas as pd
 import torch
 
 import smap_hybrid
 from .config import TrainConfig
 from .options import from_dict
-from .cube import atomic_write
+from .files import atomic_write, save_json
 from .features import n_inputs
 from .model import MDNConvLSTM
 
 # %% auto #0
-__all__ = ['pick_device', 'build_model', 'save', 'save_json', 'save_csv', 'member_dir', 'mode_key', 'Run', 'read_summary',
-           'config_diff', 'load_run', 'write_run']
+__all__ = ['pick_device', 'build_model', 'save', 'member_dir', 'mode_key', 'Run', 'read_summary', 'config_diff', 'load_run',
+           'write_run']
 
 # %% ../nbs/12_runs.ipynb #ecb8cb01
 def pick_device(name="auto") -> torch.device:
@@ -41,20 +40,6 @@ def save(obj, path) -> Path:
     "torch.save, atomically: a failed write never replaces the last good file."
     with atomic_write(path) as tmp:
         torch.save(obj, tmp)
-    return Path(path)
-
-# %% ../nbs/12_runs.ipynb #f2e9120b
-def save_json(obj, path) -> Path:
-    "JSON, atomically."
-    with atomic_write(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=1, default=float))
-    return Path(path)
-
-# %% ../nbs/12_runs.ipynb #2199c9bb
-def save_csv(df: pd.DataFrame, path) -> Path:
-    "CSV, atomically."
-    with atomic_write(path) as tmp:
-        df.to_csv(tmp, index=False)
     return Path(path)
 
 # %% ../nbs/12_runs.ipynb #78f51213

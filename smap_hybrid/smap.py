@@ -18,7 +18,7 @@ from .grid import EASE2_9KM, EASE2_36KM, EASE2Grid
 
 # %% auto #0
 __all__ = ['GROUPS', 'READ_VARS', 'FILENAME', 'PRODUCTS', 'SPL3SMP_VERSION', 'sample_data', 'SMAPFileError', 'SMAPProduct',
-           'smap_product', 'open_granule', 'granule_date', 'utc_stamp', 'read_granule', 'dmr_variables', 'on_grid',
+           'smap_product', 'open_granule', 'granule_date', 'read_granule', 'dmr_variables', 'on_grid',
            'write_granule_from_dmr', 'check_dates_and_box', 'earthdata_login', 'download_spl3smp']
 
 # %% ../nbs/01_smap_files.ipynb #74370981
@@ -110,11 +110,6 @@ def granule_date(path) -> dt.date:
         raise SMAPFileError(path, "file name does not follow SMAP_L3_SM_P[_E]_YYYYMMDD_R*_*.h5, "
                                   "so its day is unknown")
     return dt.datetime.strptime(m.group(1), "%Y%m%d").date()
-
-# %% ../nbs/01_smap_files.ipynb #5729b1cc
-def utc_stamp() -> str:
-    "Now in UTC, as the `history` attributes of written files record it: 2026-12-05T03:19:15Z."
-    return f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%dT%H:%M:%SZ}"
 
 # %% ../nbs/01_smap_files.ipynb #19ba086b
 def read_granule(path, pass_="AM", rows=slice(None), cols=slice(None),

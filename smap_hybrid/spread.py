@@ -14,7 +14,8 @@ from .config import TrainConfig
 from .options import from_dict
 from .features import GAP_EDGES, direction_of, gap_bin
 from .reconstruct import stream
-from .runs import load_run, mode_key, pick_device, read_summary, save_json
+from .runs import load_run, mode_key, pick_device, read_summary
+from .files import save_json
 
 # %% auto #0
 __all__ = ['SCALES', 'LEVELS', 'fit_spread', 'modes', 'calibrate_spread']

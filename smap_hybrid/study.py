@@ -23,7 +23,8 @@ from .experiment import load_data, wbm_cube
 from .validation import validate
 from .metrics import skill_by_gap, ubrmse
 from .reconstruct import reconstruct
-from .runs import mode_key, read_summary, save_csv, save_json
+from .runs import mode_key, read_summary
+from .files import save_csv, save_json
 from .spread import LEVELS, calibrate_spread, modes
 from .split import days_since_observation, fed_sm, roles
 from .train import train

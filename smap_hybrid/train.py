@@ -25,8 +25,8 @@ from .cube import fingerprint
 from .features import (DYNAMIC, STATIC, PatchSampler, Prepared, batch_arrays,
                                   direction_of, prepare, rollout)
 from .model import Mixture, mixture_nll
-from .runs import (build_model, config_diff, member_dir, pick_device, save,
-                              save_csv, save_json, write_run)
+from .files import save_csv, save_json
+from .runs import build_model, config_diff, member_dir, pick_device, save, write_run
 
 # %% auto #0
 __all__ = ['Sequence', 'batch_loss', 'distributed', 'NonFiniteLoss', 'diagnose', 'WeightAverage', 'train_member',

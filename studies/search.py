@@ -87,7 +87,7 @@ def run_one(name, overrides, cube_path, out, device, common, train_only=False, b
 
     from smap_hybrid.config import ReconstructConfig, TrainConfig
     from smap_hybrid.cube import load_cube
-    from smap_hybrid.experiment import validate
+    from smap_hybrid.validation import validate
     from smap_hybrid.metrics import skill_by_gap
     from smap_hybrid.reconstruct import reconstruct
     from smap_hybrid.spread import calibrate_spread, modes
