@@ -157,7 +157,7 @@ def _wbm(path, out):
 def _reconstruct(path, run, out):
     import torch
     from smap_hybrid.cube import load_cube
-    from smap_hybrid.reconstruct import reconstruct_to_file
+    from smap_hybrid.cluster import reconstruct_to_file
 
     cube = load_cube(path, ("sm", "precip", "pet", "split"))
     res = {}

@@ -104,7 +104,7 @@ def main(quick=False):
         _wbm(d / "cube.nc", d / "cube_wbm.nc")
         _train_small(d / "run")
         from smap_hybrid.cube import load_cube
-        from smap_hybrid.reconstruct import reconstruct_to_file
+        from smap_hybrid.cluster import reconstruct_to_file
 
         cube = load_cube(d / "cube_wbm.nc", ("sm", "precip", "pet", "split"))
         t0 = time.perf_counter()

@@ -19,7 +19,7 @@ def main(quick=False):
     from smap_hybrid.cluster import halo_share, n_bands, reconstruct_strips, strip_time
     from smap_hybrid.config import TrainConfig
     from smap_hybrid.cube import load_cube
-    from smap_hybrid.reconstruct import reconstruct_to_file
+    from smap_hybrid.cluster import reconstruct_to_file
 
     days = 60 if quick else 365
     print(f"strips: halo overhead on the global grid ({ROWS} rows), share of pixel-days recomputed")

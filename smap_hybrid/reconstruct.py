@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 import smap_hybrid
 from .config import ReconstructConfig
 from .cube import SlabReader, check_cube, needs, write_cube
-from .files import atomic_write, utc_stamp
+from .files import utc_stamp
 from .features import (Fed, Prepared, direction_of, gap_bin, n_inputs, prepare,
                                   rollout)
 from .model import crps, pool, resolve_precision, widen
@@ -24,7 +24,7 @@ from .runs import Run, load_run, pick_device
 # %% auto #0
 __all__ = ['OVERLAP', 'QUANTILES', 'BAND_VARS', 'LOOK_AHEAD', 'tile_stride', 'tile_origins', 'taper', 'tile_batch_size',
            'accumulate_tiles', 'finish', 'predict_residual', 'band_rows', 'band_reader', 'stream', 'product_fields',
-           'product_attrs', 'product_bands', 'product_skeleton', 'reconstruct', 'define_fields', 'reconstruct_to_file']
+           'product_attrs', 'product_bands', 'product_skeleton', 'reconstruct']
 
 # %% ../nbs/14_reconstruction.ipynb #5fba9b7a
 OVERLAP = 0.25     # the share of a tile that its neighbour also covers (0.5: half-overlapping)
@@ -311,39 +311,3 @@ def reconstruct(cube: xr.Dataset, run_dir, cfg: ReconstructConfig = ReconstructC
             prod[k].values[t0:t1, y0:y0 + v.shape[1]] = v
     prod.attrs = product_attrs(cube, run, loop, feed, direction)
     return prod
-
-# %% ../nbs/14_reconstruction.ipynb #a19624ba
-def define_fields(nc, fields, shape, chunk_rows, has_latlon):
-    "Create the product's variables in an open netCDF4 file (full grid, data to come)."
-    for k, (v, a) in fields.items():
-        var = nc.createVariable(k, v.dtype, ("time", "y", "x"), zlib=True, complevel=4,
-                                fill_value=np.float32(np.nan) if v.dtype.kind == "f" else None,
-                                chunksizes=(1, min(shape[1], chunk_rows), shape[2]))
-        var.setncatts({**a, "grid_mapping": "crs",
-                       **({"coordinates": "lat lon"} if has_latlon else {})})
-        var.set_var_chunk_cache(size=2 ** 22)   # bands write whole chunks: 4 MiB, not 64 each
-
-# %% ../nbs/14_reconstruction.ipynb #975dc962
-def reconstruct_to_file(cube: xr.Dataset, run_dir, path,
-                        cfg: ReconstructConfig = ReconstructConfig(), device="auto",
-                        progress=True, bands=None) -> Path:
-    "`reconstruct` streamed to a CF netCDF at `path` (bounded memory); `bands`: a strip's rows."
-    import netCDF4
-    device = pick_device(device)
-    run = load_run(run_dir, device)
-    H = cube.sizes["y"]
-    r0, r1 = (0, H) if bands is None else band_rows(H, run.config.scale, bands)
-    gen = product_bands(cube, run, cfg, device, progress, bands)
-    loop, feed, direction = next(gen)
-    shape = (cube.sizes["time"], r1 - r0, cube.sizes["x"])
-    with atomic_write(path) as tmp:
-        head = product_skeleton(cube.isel(y=slice(r0, r1)))
-        write_cube(head.assign_attrs(product_attrs(cube, run, loop, feed, direction)), tmp)
-        with netCDF4.Dataset(tmp, "a") as nc:
-            for i, (t0, t1, y0, fields) in enumerate(gen):
-                if i == 0:   # band-aligned chunks: a band writes whole chunks
-                    define_fields(nc, fields, shape, tile_stride(run.config.scale), "lat" in head)
-                for k, (v, _) in fields.items():
-                    nc[k][t0:t1, y0 - r0:y0 - r0 + v.shape[1], :] = v
-                fields = None    # freed before the next band is made
-    return Path(path)
