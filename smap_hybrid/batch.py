@@ -112,6 +112,7 @@ def run_batch(out, batch: BatchConfig = BatchConfig(), data=None, settings: dict
     (out / "runs").mkdir(parents=True, exist_ok=True)
     nb = experiment_notebook(out / "experiment_template.ipynb")
     data = None if data is None else str(Path(data).resolve())
+    settings = {k: list(v) if isinstance(v, tuple) else v for k, v in (settings or {}).items()}
     grid = [(m, s, lp, sd) for sd in batch.seeds for m in batch.models for lp in batch.loops
             for s in batch.scales]
     for i, (m, s, lp, sd) in enumerate(grid, 1):
@@ -120,7 +121,7 @@ def run_batch(out, batch: BatchConfig = BatchConfig(), data=None, settings: dict
         if (rd / "metrics.json").exists():
             log(f"{tag}: done, skipped")
             continue
-        params = dict(settings or {}, data=data, scale=s, loop=lp, model=m, seed=sd,
+        params = dict(settings, data=data, scale=s, loop=lp, model=m, seed=sd,
                       out_dir=str(rd), cache_dir=str(out / "wbm_cache"))
         run_one(nb, rd, params, log, tag)
     return collect(out)

@@ -21,7 +21,7 @@ from .data import format_gap_summary, gap_summary, open_cube
 from .cube import load_cube, needs, write_cube
 from .files import check_output, save_csv
 from .experiment import load_data, run_experiment, wbm_cube
-from .batch import (RunsFailed, batch_report, raise_if_failed,
+from .batch import (META, RunsFailed, batch_report, raise_if_failed,
                                      run_batch)
 from .forcing import download_forcing
 from .insitu import insitu_report
@@ -38,7 +38,7 @@ from .validation import evaluate_file
 from .wbm import fit_wbm
 
 # %% auto #0
-__all__ = ['GRID_AXES', 'TWIN_SIZE', 'FILE_OUTPUT', 'INPUTS', 'cmd_twin', 'cmd_download', 'cmd_ingest', 'cmd_wbm', 'cmd_train',
+__all__ = ['TWIN_SIZE', 'FILE_OUTPUT', 'INPUTS', 'cmd_twin', 'cmd_download', 'cmd_ingest', 'cmd_wbm', 'cmd_train',
            'cmd_reconstruct', 'cmd_validate', 'cmd_run', 'cmd_experiments', 'cmd_demo', 'build_parser', 'check_paths',
            'main']
 
@@ -157,15 +157,13 @@ def cmd_run(a):
     print(f"product: {res['product']}; figures: {', '.join(str(f) for f in res['figures'])}")
 
 # %% ../nbs/22_cli.ipynb #15f52b80
-GRID_AXES = ("scale", "loop", "model", "seed")   # the TrainConfig fields a batch varies
-TWIN_SIZE = ("twin_rows", "twin_cols", "twin_days")  # the twin of a batch on no --data
+TWIN_SIZE = ("rows", "cols", "days")   # the twin of a batch without --data
 
 def cmd_experiments(a):
     "Run the scale x loop mode (x model x seed) grid with papermill; rerun to continue."
     cfg, batch = from_options(ExperimentConfig, a), from_options(BatchConfig, a)  # checked
-    settings = {k: list(v) if isinstance(v, tuple) else v for k, v in flat(cfg).items()
-                if k not in GRID_AXES}
-    settings.update({k: getattr(a, k) for k in TWIN_SIZE})
+    settings = {k: v for k, v in flat(cfg).items() if k not in META}   # META: the batch's axes
+    settings.update({f"twin_{k}": getattr(a, f"twin_{k}") for k in TWIN_SIZE})
     res = run_batch(a.out, batch, data=a.data, settings=settings,
                     log=lambda m: print(m, flush=True))
     print(batch_report(a.out, res, real=bool(a.data)))
@@ -273,9 +271,9 @@ def _job_stages(sub):
     s.add_argument("--out", required=True, help="batch folder (rerun to continue)")
     s.add_argument("--data", default=None, help="a cube (netCDF); default: the twin")
     add_options(s, BatchConfig)
-    add_options(s, TwinConfig, prefix="twin_", only=[k[5:] for k in TWIN_SIZE])
+    add_options(s, TwinConfig, prefix="twin_", only=TWIN_SIZE)
     add_options(add_options(s, ExperimentConfig().split), WBMConfig)
-    add_options(add_options(s, TrainConfig, skip=GRID_AXES), ReconstructConfig,
+    add_options(add_options(s, TrainConfig, skip=META), ReconstructConfig,
                 skip=("loop_mode", "all_observations"))
     s.set_defaults(func=cmd_experiments)
     s = _stage(sub, "demo", cmd_demo, "the method end to end on the embedded twin data")
