@@ -1,4 +1,4 @@
-"""Reconstruction as strips (chapter 21) on the global 406 x 964 EASE-Grid 2.0: one process (torch
+"""Reconstruction as strips (chapter 15a) on the global 406 x 964 EASE-Grid 2.0: one process (torch
 on every core) against a dask `LocalCluster` of two single-threaded workers, measured in the same
 run on the synthetic global cube of `global_scale` (one year; `--quick`: 60 days). Prints the
 halo overhead (share of recomputed pixel-days) per patch scale, the ratio of the two wall times,

@@ -11,9 +11,10 @@ import pandas as pd
 import xarray as xr
 from tqdm.auto import tqdm
 
-from .cube import check_cube, hamon_pet, needs
+from .cube import check_cube, needs
 from .data import list_granules
-from .forcing import IMERG, MERRA2, ForcingFileError, read_granule, window_of
+from .forcing import (IMERG, MERRA2, ForcingFileError, hamon_pet, read_granule,
+                                 window_of)
 from .grid import EASE2_36KM, grid_of
 
 # %% auto #0

@@ -16,8 +16,7 @@ from scipy.special import ndtr
 
 import smap_hybrid
 from .data import FLAG_FILL, SURFACE_FLAG_BITS, QCConfig, apply_qc
-from .cube import hamon_pet
-from .forcing import IMERG, MERRA2, write_imerg, write_merra2
+from .forcing import IMERG, MERRA2, hamon_pet, write_imerg, write_merra2
 from .grid import grid_coords, grid_of
 from .smap import PRODUCTS, smap_product, write_granule_from_dmr
 

@@ -83,7 +83,7 @@ def test_validate_against_ismn_stations(cube, trained, ismn_sample):
 
 
 def test_validate_refuses_what_is_not_an_ismn_download(trained, tmp_path):
-    "(Each refusal is tested in chapter 24; here the one line a user sees.)"
+    "(Each refusal is tested in chapter 21; here the one line a user sees.)"
     (tmp_path / "cut.zip").write_bytes(b"PK\x03\x04 cut short")
     r = run("validate", trained / "product.nc", "--insitu", tmp_path / "cut.zip")
     assert r.returncode == 1 and "cut.zip: not an ISMN download" in r.stderr, r.stderr

@@ -49,3 +49,19 @@ def test_reduced_precision_enters_in_one_place():
     }
     assert {u.split(":")[0] for u in uses} == {"model.py"}, uses
     assert len(uses) == 4, uses  # autocast_for's autocast, the head's exit, forward, step
+
+
+def test_modules_import_only_earlier_chapters():
+    "The package reads in the book's order: a module imports only modules of earlier chapters."
+    toc = re.findall(r"file: nbs/(\S+)", (ROOT / "_toc.yml").read_text())
+    chapter, imports = {}, {}
+    for f in (ROOT / "smap_hybrid").glob("*.py"):
+        text = f.read_text()
+        nb = re.search(r"^# %% \.\./nbs/(\S+)\.ipynb", text, re.M)
+        if nb:
+            chapter[f.stem] = toc.index(nb.group(1))
+            imports[f.stem] = set(re.findall(r"^from (?:smap_hybrid)?\.(\w+) import", text, re.M))
+    assert {"cube", "forcing", "reconstruct", "cli"} <= set(chapter), sorted(chapter)
+    later = sorted(f"{m} imports {i}" for m, used in imports.items() for i in used
+                   if i in chapter and chapter[i] > chapter[m])
+    assert not later, later
