@@ -18,7 +18,7 @@ from .config import (BatchConfig, ExperimentConfig, IngestConfig, InsituConfig,
                                 WBMConfig)
 from .options import add_options, flat, from_options, from_toml
 from .data import format_gap_summary, gap_summary, open_cube
-from .cube import load_cube, needs, write_cube
+from .cube import load_cube, write_cube
 from .files import check_output, save_csv
 from .experiment import load_data, run_experiment, wbm_cube
 from .batch import (META, RunsFailed, batch_report, raise_if_failed,
@@ -81,7 +81,7 @@ def cmd_ingest(a):
 def cmd_wbm(a):
     """Draw the evaluation split and calibrate the water balance model per pixel on the fed
     days only; add the split, the parameters, both loops and the residual to the cube."""
-    cube = load_cube(a.cube, needs("wbm")).load()
+    cube = load_cube(a.cube, "wbm").load()
     t0 = time.perf_counter()
     out = fit_wbm(cube, from_options(WBMConfig, a), from_options(SplitConfig, a), verbose=True)
     write_cube(out, a.out)
@@ -97,7 +97,7 @@ def cmd_wbm(a):
 def cmd_train(a):
     "Train the network (an ensemble of --members) on the cube's training targets; resumable."
     cfg = from_options(TrainConfig, a)
-    cube = load_cube(a.cube, needs("train", cfg.wbm)).load()
+    cube = load_cube(a.cube, "train", wbm=cfg.wbm).load()
     s = train(cube, cfg, a.out)
     if s["members"][0]["world_size"] == 1 or int(__import__("os").environ.get("RANK", 0)) == 0:
         if a.calibrate:
@@ -112,7 +112,7 @@ def cmd_train(a):
 # %% ../nbs/22_cli.ipynb #67599eef
 def cmd_reconstruct(a):
     "Write the gap-free product with uncertainty from a trained run (bounded memory)."
-    cube = load_cube(a.cube, needs("reconstruct"))
+    cube = load_cube(a.cube, "reconstruct")
     t0 = time.perf_counter()
     reconstruct_strips(cube, a.run, a.out, from_options(ReconstructConfig, a), device=a.device)
     n = int(cube.land.sum()) * cube.sizes["time"]

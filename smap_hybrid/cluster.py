@@ -20,7 +20,7 @@ from .cube import cf_encoding, write_cube
 from .files import atomic_write, is_zarr
 from .reconstruct import (band_rows, product_attrs, product_bands, product_fields,
                                      product_skeleton, tile_origins, tile_stride)
-from .runs import load_run, pick_device, read_summary
+from .runs import load_run, read_summary
 
 # %% auto #0
 __all__ = ['ZARR_CHUNKS', 'strip_ranges', 'n_bands', 'halo_share', 'strip_time', 'define_fields', 'reconstruct_to_file',
@@ -68,8 +68,8 @@ def reconstruct_to_file(cube: xr.Dataset, run_dir, path,
                         progress=True, bands=None) -> Path:
     "`reconstruct` streamed to a CF netCDF at `path` (bounded memory); `bands`: a strip's rows."
     import netCDF4
-    device = pick_device(device)
     run = load_run(run_dir, device)
+    device = run.device
     H = cube.sizes["y"]
     r0, r1 = (0, H) if bands is None else band_rows(H, run.config.scale, bands)
     gen = product_bands(cube, run, cfg, device, progress, bands)
@@ -242,8 +242,8 @@ def write_strip_zarr(cube: xr.Dataset, run_dir, cfg: ReconstructConfig, bands: r
     mark = marks(store) / f"strip_{bands.start:04d}_{bands.stop:04d}"
     if mark.exists():
         return "reused"
-    device = pick_device(device)
-    gen = product_bands(cube, load_run(run_dir, device), cfg, device, False, bands)
+    run = load_run(run_dir, device)
+    gen = product_bands(cube, run, cfg, run.device, False, bands)
     next(gen)
     W = cube.sizes["x"]
     for t0, t1, y0, fields in gen:

@@ -18,8 +18,17 @@ from .files import atomic_write, utc_stamp
 from .forcing import hamon_pet
 
 # %% auto #0
-__all__ = ['FORCING_RANGES', 'HINTS', 'STAGE_NEEDS', 'WBM_SERIES', 'check_forcing', 'check_cube', 'needs', 'cf_encoding',
+__all__ = ['STAGE_NEEDS', 'WBM_SERIES', 'FORCING_RANGES', 'HINTS', 'stage_needs', 'check_forcing', 'check_cube', 'cf_encoding',
            'write_cube', 'load_cube', 'SlabReader', 'fingerprint', 'check_matches', 'pixel_label']
+
+# %% ../nbs/04_cube.ipynb #483a11ba
+STAGE_NEEDS = dict(wbm=("sm", "precip", "pet"), train=("sm", "precip", "pet", "split"),
+                   reconstruct=("sm", "precip", "pet", "split"), validate=("sm", "split"))
+WBM_SERIES = ("wbm", "wbm_theta_min", "wbm_theta_range")
+
+def stage_needs(stage: str, wbm: bool = False) -> tuple:
+    "The cube's variables a stage reads (with the WBM's series for the hybrid network)."
+    return STAGE_NEEDS[stage] + (WBM_SERIES if wbm else ())
 
 # %% ../nbs/04_cube.ipynb #bb0d799f
 def _regular(v: np.ndarray) -> bool:
@@ -96,9 +105,11 @@ HINTS = dict(precip="add forcing: smap-hybrid ingest ... --forcing FORCING",
              split="calibrate the WBM, which draws the split: smap-hybrid wbm calibrate",
              wbm="run the water balance model first: smap-hybrid wbm calibrate")
 
-def check_cube(ds: xr.Dataset, needs=("sm",), source="the cube") -> xr.Dataset:
-    """The one door: `ds` in the cube's contract with the variables in `needs`, or a
-    ValueError naming `source` and the problem. Derives `land` and (from `tair`) `pet`."""
+def check_cube(ds: xr.Dataset, needs=("sm",), source="the cube", wbm=False) -> xr.Dataset:
+    """The one door: `ds` in the cube's contract with the variables in `needs` (or those of the
+    stage named by it, `STAGE_NEEDS`, with the WBM's series when `wbm`), or a ValueError naming
+    `source` and the problem. Derives `land` and (from `tair`) `pet`."""
+    needs = stage_needs(needs, wbm) if isinstance(needs, str) else needs
     ds = _check_layout(ds, source)
     if "pet" in needs and "pet" not in ds and "tair" in ds and "lat" in ds.coords:
         ds["pet"] = hamon_pet(ds.tair, ds.lat, ds.time)
@@ -111,15 +122,6 @@ def check_cube(ds: xr.Dataset, needs=("sm",), source="the cube") -> xr.Dataset:
         ds = _check_sm(ds, source)
     forcing = [k for k in ("precip", "pet") if k in needs]
     return check_forcing(ds, forcing, source) if forcing else ds
-
-# %% ../nbs/04_cube.ipynb #483a11ba
-STAGE_NEEDS = dict(wbm=("sm", "precip", "pet"), train=("sm", "precip", "pet", "split"),
-                   reconstruct=("sm", "precip", "pet", "split"), validate=("sm", "split"))
-WBM_SERIES = ("wbm", "wbm_theta_min", "wbm_theta_range")
-
-def needs(stage: str, wbm: bool = False) -> tuple:
-    "The cube's variables a stage reads (with the WBM's series for the hybrid network)."
-    return STAGE_NEEDS[stage] + (WBM_SERIES if wbm else ())
 
 # %% ../nbs/04_cube.ipynb #8e01c8ec
 def cf_encoding(ds: xr.Dataset) -> tuple:
@@ -159,7 +161,7 @@ def write_cube(ds: xr.Dataset, path, compute=True) -> Path:
     return Path(path)
 
 # %% ../nbs/04_cube.ipynb #29e9f979
-def load_cube(path, needs=("sm",), chunks_yx=256) -> xr.Dataset:
+def load_cube(path, needs=("sm",), chunks_yx=256, wbm=False) -> xr.Dataset:
     "Open a cube file lazily (dask chunks over y/x), booleans restored, through `check_cube`."
     path = Path(path)
     if not path.exists():
@@ -173,7 +175,7 @@ def load_cube(path, needs=("sm",), chunks_yx=256) -> xr.Dataset:
         if v.attrs.get("flag_meanings") == "false true":
             keep = {a: b for a, b in v.attrs.items() if a not in ("flag_values", "flag_meanings")}
             ds[k] = (v == 1).assign_attrs(keep)
-    return check_cube(ds, needs, str(path))
+    return check_cube(ds, needs, str(path), wbm)
 
 # %% ../nbs/04_cube.ipynb #a39e13a4
 class SlabReader:

@@ -17,7 +17,7 @@ import xarray as xr
 import smap_hybrid
 from .config import ExperimentConfig, model_label
 from .options import flat
-from .cube import fingerprint, load_cube, needs, write_cube
+from .cube import fingerprint, load_cube, write_cube
 from .reconstruct import reconstruct
 from .spread import calibrate_spread
 from .files import save_json
@@ -34,7 +34,7 @@ def load_data(data=None) -> xr.Dataset:
     "The cube of an experiment: the twin (None or a TwinConfig) or a netCDF cube, in memory."
     if data is None or isinstance(data, TwinConfig) or str(data) == "twin":
         return make_twin(data if isinstance(data, TwinConfig) else TwinConfig())
-    return load_cube(data, needs("wbm")).load()
+    return load_cube(data, "wbm").load()
 
 # %% ../nbs/18_experiment.ipynb #70759a8c
 def _digest(cube: xr.Dataset, *cfgs) -> str:

@@ -14,12 +14,12 @@ import torch
 import xarray as xr
 
 from .config import TrainConfig
-from .cube import check_cube, needs
-from .split import roles
+from .cube import check_cube
+from .split import GAP_EDGES, roles
 
 # %% auto #0
-__all__ = ['DYNAMIC', 'STATIC', 'FED', 'GAP', 'AHEAD', 'GAP_EDGES', 'n_inputs', 'Prepared', 'prepare', 'PatchSampler',
-           'batch_arrays', 'Fed', 'gap_bin', 'ahead', 'rollout', 'direction_of']
+__all__ = ['DYNAMIC', 'STATIC', 'FED', 'GAP', 'AHEAD', 'n_inputs', 'Prepared', 'prepare', 'PatchSampler', 'batch_arrays', 'Fed',
+           'gap_bin', 'ahead', 'rollout', 'direction_of']
 
 # %% ../nbs/11_features.ipynb #7878ca17
 DYNAMIC = ("wbm", "precip", "pet", "doy_sin", "doy_cos")
@@ -121,7 +121,7 @@ def prepare(cube: xr.Dataset, cfg: TrainConfig, norm: dict | None = None,
             feed: str = "split", check: bool = True) -> Prepared:
     """Arrays for a cube: features, residual, roles; `norm` from a trained run, else from it.
     `check=False` for a slice of a cube that has passed the door (a band of a stream)."""
-    cube = check_cube(cube, needs("train", cfg.wbm)) if check else cube
+    cube = check_cube(cube, "train", wbm=cfg.wbm) if check else cube
     land = cube.land.values.astype(bool)
     n = int((~np.isfinite(cube.wbm.values) & land).sum()) if cfg.wbm else 0
     if n:   # (forcing is checked at the door)
@@ -211,8 +211,6 @@ class Fed:
         return [c.unsqueeze(1) for c in out]
 
 # %% ../nbs/11_features.ipynb #a3dd96b0
-GAP_EDGES = (0, 1, 2, 4, 8, 16, 32)   # bins of days since a value was fed: [0], [1], [2, 3], ...
-
 def gap_bin(since: torch.Tensor) -> torch.Tensor:
     "The gap bin of days since a value was fed: 0 for [0], 1 for [1], 2 for [2, 3], ... 6 for 32+."
     return torch.bucketize(since, torch.tensor(GAP_EDGES[1:], dtype=since.dtype,

@@ -15,7 +15,7 @@ import xarray as xr
 from .config import JobConfig, ReconstructConfig, model_label
 from .options import from_toml, to_toml
 from .data import open_cube
-from .cube import load_cube, needs, write_cube
+from .cube import load_cube, write_cube
 from .files import atomic_write, save_csv, save_json
 from .validation import evaluate
 from .figures import product_figures
@@ -89,11 +89,11 @@ def _wbm(job: JobConfig, out: Path, log) -> xr.Dataset:
     if path.exists():
         log("[3/7] split + WBM: skipped, cube_wbm.nc is there")
     else:
-        cube = fit_wbm(load_cube(out / "cube.nc", needs("wbm")).load(), job.wbm,
+        cube = fit_wbm(load_cube(out / "cube.nc", "wbm").load(), job.wbm,
                        job.split)
         write_cube(cube, path)
         log(f"[3/7] split + WBM: calibrated in {cube.attrs['wbm_seconds']} s")
-    return load_cube(path, needs("train", job.train.wbm)).load()
+    return load_cube(path, "train", wbm=job.train.wbm).load()
 
 # %% ../nbs/20_job.ipynb #52835ed3
 def _train(job: JobConfig, cube, out: Path, device, progress, log) -> Path:

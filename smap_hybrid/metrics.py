@@ -8,9 +8,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .split import GAP_EDGES
+
 # %% auto #0
-__all__ = ['SCORES', 'PIXEL_SCORES', 'MIN_DAYS', 'GAP_BINS', 'bias', 'rmse', 'ubrmse', 'pearson_r', 'kge', 'coverage',
-           'pit_coverage', 'pit_histogram', 'sharpness', 'median_over_pixels', 'score_table', 'skill_by_gap']
+__all__ = ['SCORES', 'PIXEL_SCORES', 'MIN_DAYS', 'bias', 'rmse', 'ubrmse', 'pearson_r', 'kge', 'coverage', 'pit_coverage',
+           'pit_histogram', 'sharpness', 'median_over_pixels', 'score_table', 'skill_by_gap']
 
 # %% ../nbs/16_metrics.ipynb #9d5a99fc
 def _pair(est, ref, mask=None):
@@ -99,19 +101,16 @@ def score_table(estimates: dict, references: dict) -> pd.DataFrame:
             rows.append(row)
     return pd.DataFrame(rows)
 
-# %% ../nbs/16_metrics.ipynb #7a9e0ab4
-GAP_BINS = (1, 2, 3, 4, 6, 9, 15, 31, 10 ** 6)
-
 # %% ../nbs/16_metrics.ipynb #006b9982
 def _label(lo, hi):
     return f"{lo}" if hi == lo + 1 else (f"{lo}-{hi - 1}" if hi < 10 ** 6 else f">={lo}")
 
 # %% ../nbs/16_metrics.ipynb #2d15f108
 def skill_by_gap(estimates: dict, ref: xr.DataArray, mask: xr.DataArray, gap: np.ndarray,
-                 bins=GAP_BINS) -> pd.DataFrame:
-    "ubRMSE and R of each estimator per gap-length bin [bins[i], bins[i+1]) on the mask."
+                 edges=GAP_EDGES[1:]) -> pd.DataFrame:
+    "ubRMSE and R of each estimator per gap-length bin [edges[i], edges[i+1]) (the last open)."
     rows = []
-    for lo, hi in zip(bins[:-1], bins[1:]):
+    for lo, hi in zip(edges, tuple(edges[1:]) + (10 ** 6,)):
         sel = mask & xr.DataArray((gap >= lo) & (gap < hi), dims=ref.dims, coords=ref.coords)
         for name, e in estimates.items():
             n = int(_pair(e, ref, sel)[2].sum())

@@ -14,12 +14,12 @@ from tqdm.auto import tqdm
 
 import smap_hybrid
 from .config import ReconstructConfig
-from .cube import SlabReader, check_cube, needs, write_cube
+from .cube import SlabReader, check_cube, write_cube
 from .files import utc_stamp
 from .features import (Fed, Prepared, direction_of, gap_bin, n_inputs, prepare,
                                   rollout)
 from .model import crps, pool, resolve_precision, widen
-from .runs import Run, load_run, pick_device
+from .runs import Run, load_run
 
 # %% auto #0
 __all__ = ['OVERLAP', 'QUANTILES', 'BAND_VARS', 'LOOK_AHEAD', 'tile_stride', 'tile_origins', 'taper', 'tile_batch_size',
@@ -187,7 +187,7 @@ def stream(cube, run: Run, feed="split", ref_role=None, loop=None, days=365, til
     from both sides, `LOOK_AHEAD` days after each block are read for its look-ahead."""
     cfg, s = run.config, run.config.scale
     extra = LOOK_AHEAD if direction_of(cfg, direction) == "both" else 0
-    cube = check_cube(cube, needs("reconstruct"))
+    cube = check_cube(cube, "reconstruct")
     T, H = cube.sizes["time"], cube.sizes["y"]
     starts, step = tile_origins(max(H, s), s), days if cfg.wbm else T
     tb = tile_batch or tile_batch_size(min(step, T), run)   # the same groups in every block
@@ -298,8 +298,8 @@ def product_skeleton(cube: xr.Dataset) -> xr.Dataset:
 def reconstruct(cube: xr.Dataset, run_dir, cfg: ReconstructConfig = ReconstructConfig(),
                 device="auto", progress=False) -> xr.Dataset:
     "The gap-free product of `cube` from the run in `run_dir`, in memory."
-    device = pick_device(device)
     run = load_run(run_dir, device)
+    device = run.device
     bands = product_bands(cube, run, cfg, device, progress)
     loop, feed, direction = next(bands)
     prod, shape = product_skeleton(cube), (cube.sizes["time"], cube.sizes["y"], cube.sizes["x"])

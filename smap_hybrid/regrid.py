@@ -11,7 +11,7 @@ import pandas as pd
 import xarray as xr
 from tqdm.auto import tqdm
 
-from .cube import check_cube, needs
+from .cube import check_cube
 from .data import list_granules
 from .forcing import (IMERG, MERRA2, ForcingFileError, hamon_pet, read_granule,
                                  window_of)
@@ -205,4 +205,4 @@ def attach_forcing(cube: xr.Dataset, src, utc_days: bool = True) -> xr.Dataset:
     if "pet" not in out:
         out["pet"] = hamon_pet(out.tair, out.lat, out.time)
     out.attrs["forcing"] = f"{src}" + ("" if utc_days else " (days ending at the overpass)")
-    return check_cube(out, needs("wbm"), f"{src}")
+    return check_cube(out, "wbm", f"{src}")

@@ -59,6 +59,7 @@ class Run:
     norm: dict
     models: list            # one MDNConvLSTM per member, in eval mode
     summary: dict
+    device: torch.device    # where the models are
 
     @property
     def calibration(self):
@@ -105,8 +106,8 @@ def _mismatch(path: Path, cfg: TrainConfig, state: dict, model) -> str:
     return "; ".join(shapes[:3] + ([f"in one of them only: {only[:3]}"] if only else []))
 
 def load_run(run_dir, device="cpu") -> Run:
-    "The configuration, normalisation and ensemble (eval mode) of a finished run."
-    s = read_summary(run_dir)
+    "The configuration, normalisation and ensemble (eval mode) of a finished run, on `device`."
+    s, device = read_summary(run_dir), pick_device(device)
     cfg = from_dict(TrainConfig, s["config"])
     models = []
     for i in range(cfg.members):
@@ -119,7 +120,7 @@ def load_run(run_dir, device="cpu") -> Run:
                              f"({_mismatch(path, cfg, state, m)}): the folder mixes two runs; "
                              "train into a new folder") from None
         models.append(m.eval())
-    return Run(cfg, s["norm"], models, s)
+    return Run(cfg, s["norm"], models, s, device)
 
 # %% ../nbs/12_runs.ipynb #5d05e2c8
 def write_run(run_dir, cfg: TrainConfig, norm: dict, members: list, **extra) -> Path:

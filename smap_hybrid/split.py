@@ -14,8 +14,8 @@ import xarray as xr
 from .config import SplitConfig, parse_period
 
 # %% auto #0
-__all__ = ['SPLIT', 'pixel_day_uniform', 'grid_index', 'auto_outage', 'draw_split', 'add_split', 'Roles', 'roles', 'fed_sm',
-           'days_since_observation', 'split_summary']
+__all__ = ['SPLIT', 'GAP_EDGES', 'pixel_day_uniform', 'grid_index', 'auto_outage', 'draw_split', 'add_split', 'Roles', 'roles',
+           'fed_sm', 'days_since_observation', 'split_summary']
 
 # %% ../nbs/08_split.ipynb #632ab927
 def pixel_day_uniform(seed: int, time, rows, cols) -> np.ndarray:
@@ -112,6 +112,8 @@ def fed_sm(cube: xr.Dataset) -> xr.DataArray:
     return cube.sm.where(xr.DataArray(roles(cube).fed, dims=cube.sm.dims, coords=cube.sm.coords))
 
 # %% ../nbs/08_split.ipynb #f723a45a
+GAP_EDGES = (0, 1, 2, 4, 8, 16, 32)   # lower edges of the gap bins: [0], [1], [2, 3], ...
+
 def days_since_observation(usable: np.ndarray) -> np.ndarray:
     "(T, H, W) bool → days since each pixel's last usable observation before that day."
     out = np.empty(usable.shape, "int32")

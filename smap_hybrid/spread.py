@@ -12,10 +12,11 @@ import xarray as xr
 
 from .config import TrainConfig
 from .options import from_dict
-from .features import GAP_EDGES, direction_of, gap_bin
+from .features import direction_of, gap_bin
 from .reconstruct import stream
-from .runs import load_run, mode_key, pick_device, read_summary
+from .runs import load_run, mode_key, read_summary
 from .files import save_json
+from .split import GAP_EDGES
 
 # %% auto #0
 __all__ = ['SCALES', 'LEVELS', 'fit_spread', 'modes', 'calibrate_spread']
@@ -43,8 +44,8 @@ def _coverage_counts(cube, run, loop, direction, days, tile_batch, device, progr
 def fit_spread(cube: xr.Dataset, run_dir, loop=None, direction=None, device="auto", days=120,
                tile_batch=None, progress=True) -> dict:
     "Choose a mode's widening factor per gap bin on the validation days; store it in run.json."
-    device = pick_device(device)
     run = load_run(run_dir, device)
+    device = run.device
     loop, direction = loop or run.config.loop, direction_of(run.config, direction)
     key = mode_key(loop, direction)
     inside, n = _coverage_counts(cube, run, loop, direction, days, tile_batch, device, progress)

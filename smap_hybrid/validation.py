@@ -10,7 +10,7 @@ import xarray as xr
 
 from .baselines import baselines
 from .config import model_label
-from .cube import check_matches, load_cube, needs
+from .cube import check_matches, load_cube
 from .metrics import (coverage, pit_coverage, pit_histogram, score_table, sharpness,
                                  skill_by_gap)
 from .split import days_since_observation, roles
@@ -75,7 +75,7 @@ def evaluate(cube: xr.Dataset, prod: xr.Dataset, name="hybrid") -> dict:
 # %% ../nbs/17a_validation.ipynb #72d47376
 def evaluate_file(cube_path, prod: xr.Dataset, source="the product") -> dict:
     "`evaluate` of a product on the cube file it was made from (another cube's is refused)."
-    cube = load_cube(cube_path, needs("validate")).load()
+    cube = load_cube(cube_path, "validate").load()
     check_matches(prod, cube, source)
     return evaluate(cube, prod, model_label(prod.attrs.get("model", "").startswith("WBM")))
 

@@ -18,7 +18,7 @@ from numba import types
 from numba.extending import intrinsic
 
 from .config import SplitConfig, WBMConfig
-from .cube import check_cube, needs
+from .cube import check_cube
 from .split import add_split, fed_sm
 
 # %% auto #0
@@ -299,7 +299,7 @@ def fit_wbm(cube: xr.Dataset, cfg: WBMConfig = WBMConfig(),
             split: SplitConfig | None = SplitConfig(), verbose: bool = False) -> xr.Dataset:
     """Draw the split (`split`; None keeps the cube's own) and calibrate and add the WBM on the
     fed days only: neither the parameters nor the closed loop see a withheld day."""
-    cube = check_cube(cube, needs("wbm"))
+    cube = check_cube(cube, "wbm")
     if split is not None or "split" not in cube:
         cube = add_split(cube, split or SplitConfig())
     fed = cube.assign(sm=fed_sm(cube))
