@@ -201,7 +201,7 @@ class JobConfig:
 class BatchConfig:
     "The grid of an experiment batch: one run per scale, loop mode, model and seed."
     scales: tuple = (16, 32, 64)          # patch sizes (pixels)
-    loops: tuple = ("closed", "open")     # loop modes
+    loops: tuple = CHOICES["loop"]        # loop modes
     models: tuple = ("hybrid", "no_wbm")  # with the WBM (the residual) and without it
     seeds: tuple = (0,)                   # seeds of the weights and the patches
 

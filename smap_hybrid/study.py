@@ -17,7 +17,7 @@ import torch
 import xarray as xr
 
 from .baselines import linear_interpolation
-from .config import ExperimentConfig, ReconstructConfig
+from .config import CHOICES, ExperimentConfig, ReconstructConfig
 from .cube import pixel_label
 from .experiment import load_data, wbm_cube
 from .validation import validate
@@ -106,7 +106,7 @@ def machine() -> str:
     return f"{(names or [platform.machine()])[0]}, {os.cpu_count()} cores{gpu}"
 
 # %% ../nbs/23_real_data.ipynb #c405d0e6
-def study(data, out, cfg: ExperimentConfig = ExperimentConfig(), loops=("closed", "open"),
+def study(data, out, cfg: ExperimentConfig = ExperimentConfig(), loops=CHOICES["loop"],
           device="auto", progress=False) -> Path:
     "The defaults on a real cube: every mode and every baseline on the withheld test days."
     out, t0 = Path(out), time.perf_counter()
