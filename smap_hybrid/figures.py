@@ -17,10 +17,16 @@ __all__ = ['product_figures']
 
 # %% ../nbs/17b_figures.ipynb #bb90ecfe
 def product_figures(cube, prod: xr.Dataset, metrics: dict, out) -> list:
-    "Three static figures of a product and its scores (PNG files in `out`)."
+    """Three static figures of a product and its scores (PNG files in `out`), each naming the
+    data it shows (the cube's title, also in the PNG's `Source` metadata)."""
     from matplotlib.figure import Figure
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    source = cube.attrs.get("title", "data without a title")
+    def save(fig, name):
+        fig.text(0.5, 0.005, source, ha="center", va="bottom", fontsize=7, color="0.35")
+        fig.tight_layout(rect=(0, 0.04, 1, 1))
+        fig.savefig(out / name, dpi=120, metadata=dict(Source=source))
     n = cube.sm.notnull().sum("time").where(cube.land)
     px = dict(zip(("y", "x"), np.unravel_index(int(n.fillna(-1).values.argmax()), n.shape)))
     c, p = cube.isel(**px), prod.isel(**px)
@@ -33,15 +39,14 @@ def product_figures(cube, prod: xr.Dataset, metrics: dict, out) -> list:
     ax.set(ylabel="soil moisture (m³/m³)",
            title=f"the pixel with most observations: {pixel_label(cube, px['y'], px['x'])}")
     ax.legend(ncol=4, fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "pixel_series.png", dpi=120)
+    save(fig, "pixel_series.png")
     day = int(cube.sm.notnull().where(cube.land).sum(("y", "x")).values.argmin())
     fig = Figure(figsize=(6, 4.2))
     ax = fig.subplots()
     im = ax.pcolormesh(prod.x, prod.y, prod.sm_std.isel(time=day), cmap="magma")
     fig.colorbar(im, ax=ax, label="sm_std (m³/m³)")
     ax.set(title=f"uncertainty on {str(prod.time.values[day])[:10]}", aspect="equal")
-    fig.savefig(out / "sm_std_map.png", dpi=120)
+    save(fig, "sm_std_map.png")
     gap = pd.DataFrame(metrics["by_gap"])
     fig = Figure(figsize=(7, 3.5))
     ax = fig.subplots()
@@ -50,6 +55,5 @@ def product_figures(cube, prod: xr.Dataset, metrics: dict, out) -> list:
     ax.set(xscale="log", xlabel="days since last observation", ylabel="ubRMSE (m³/m³)",
            title="skill versus gap length (withheld test days)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "skill_vs_gap.png", dpi=120)
+    save(fig, "skill_vs_gap.png")
     return sorted(out.glob("*.png"))
