@@ -69,10 +69,9 @@ def reconstruct_to_file(cube: xr.Dataset, run_dir, path,
     "`reconstruct` streamed to a CF netCDF at `path` (bounded memory); `bands`: a strip's rows."
     import netCDF4
     run = load_run(run_dir, device)
-    device = run.device
     H = cube.sizes["y"]
     r0, r1 = (0, H) if bands is None else band_rows(H, run.config.scale, bands)
-    gen = product_bands(cube, run, cfg, device, progress, bands)
+    gen = product_bands(cube, run, cfg, progress, bands)
     loop, feed, direction = next(gen)
     shape = (cube.sizes["time"], r1 - r0, cube.sizes["x"])
     with atomic_write(path) as tmp:
@@ -243,7 +242,7 @@ def write_strip_zarr(cube: xr.Dataset, run_dir, cfg: ReconstructConfig, bands: r
     if mark.exists():
         return "reused"
     run = load_run(run_dir, device)
-    gen = product_bands(cube, run, cfg, run.device, False, bands)
+    gen = product_bands(cube, run, cfg, False, bands)
     next(gen)
     W = cube.sizes["x"]
     for t0, t1, y0, fields in gen:
@@ -278,7 +277,7 @@ def reconstruct_zarr(cube: xr.Dataset, run_dir, path, cfg: ReconstructConfig = R
     path, part = Path(path), strips_dir(path, cube, run_dir, cfg)
     if not marks(part).exists():   # no skeleton yet (or one cut short): start it afresh
         run = load_run(run_dir, "cpu")   # its settings and attributes, not its work
-        loop, feed, direction = next(product_bands(cube, run, cfg, "cpu"))
+        loop, feed, direction = next(product_bands(cube, run, cfg))
         specs = field_specs(cube, run.config.wbm, feed == "split")
         zarr_skeleton(cube, specs, product_attrs(cube, run, loop, feed, direction), part,
                       tile_stride(scale))

@@ -102,15 +102,15 @@ def _roll_group(run, cut, r, fed, loop, warmup, y_ref, key, carry, spread, scale
 
 # %% ../nbs/14_reconstruction.ipynb #ffa67e52
 @torch.no_grad()
-def accumulate_tiles(run: Run, prep: Prepared, loop=None, tile_batch=None, device="cpu",
-                     ref=None, carry: dict | None = None, warmup=None, scales=None,
-                     direction=None, later: Prepared | None = None) -> dict:
+def accumulate_tiles(run: Run, prep: Prepared, loop=None, tile_batch=None, ref=None,
+                     carry: dict | None = None, warmup=None, scales=None, direction=None,
+                     later: Prepared | None = None) -> dict:
     """Weighted sums over the tiles of `prep`: the weight `w` (H, W) and per day (T, H, W) the
     statistics of `_keys`. `carry` (a dict, updated) holds each tile group's state at the end
     of the days seen: pass it to the next block of days to go on where this one stopped.
     `direction`: both or forward (default: the run's, `direction_of`); `later`: the days after
     `prep`'s, read for the look-ahead only."""
-    cfg, carry = run.config, {} if carry is None else carry
+    cfg, carry, device = run.config, {} if carry is None else carry, run.device
     direction = direction_of(cfg, direction)
     loop, warmup = loop or cfg.loop, cfg.warmup if warmup is None else warmup
     (T, H, W), s = prep.resid.shape, cfg.scale
@@ -156,11 +156,11 @@ def finish(acc: dict, norm: dict, ref=None) -> dict:
     return {k: v.astype("float32") for k, v in res.items()}
 
 # %% ../nbs/14_reconstruction.ipynb #736e144a
-def predict_residual(run: Run, prep: Prepared, loop=None, tile_batch=None, device="cpu",
-                     ref=None, direction=None) -> dict:
+def predict_residual(run: Run, prep: Prepared, loop=None, tile_batch=None, ref=None,
+                     direction=None) -> dict:
     "The blended residual's mean, std, quantiles (T, H, W) over a prepared domain, in one pass."
-    return finish(accumulate_tiles(run, prep, loop, tile_batch, device, ref,
-                                   direction=direction), prep.norm, ref)
+    return finish(accumulate_tiles(run, prep, loop, tile_batch, ref, direction=direction),
+                  prep.norm, ref)
 
 # %% ../nbs/14_reconstruction.ipynb #7410cb13
 def band_rows(H: int, s: int, bands: range) -> tuple:
@@ -180,7 +180,7 @@ def band_reader(cube: xr.Dataset, s: int) -> SlabReader:
 
 # %% ../nbs/14_reconstruction.ipynb #7ebefead
 def stream(cube, run: Run, feed="split", ref_role=None, loop=None, days=365, tile_batch=None,
-           device="cpu", scales=None, progress=True, bands=None, direction=None):
+           scales=None, progress=True, bands=None, direction=None):
     """Yield (t0, t1, y0, band, prep, res) band by band, block by block: `band` the final rows of
     a band, `res` their statistics (`finish`), scored at `ref_role` days. Only `bands` (a range)
     when given; the band before them runs too, for the overlap it hands on (a halo). Filling
@@ -201,7 +201,7 @@ def stream(cube, run: Run, feed="split", ref_role=None, loop=None, days=365, til
         full = prepare(band, cfg, norm=run.norm, feed=feed, check=False)
         prep, band = full.days(slice(0, t1 - t0)), band.isel(time=slice(0, t1 - t0))
         ref = None if ref_role is None else np.where(getattr(prep, ref_role), prep.resid, np.nan)
-        acc = accumulate_tiles(run, prep, loop, tb, device, ref, carry.setdefault(y0, {}),
+        acc = accumulate_tiles(run, prep, loop, tb, ref, carry.setdefault(y0, {}),
                                max(0, cfg.warmup - t0), scales, direction,
                                full.days(slice(t1 - t0, None)))
         if t1 == T:                        # the last block: no state to hand on
@@ -262,8 +262,7 @@ def product_attrs(cube: xr.Dataset, run: Run, loop: str, feed: str, direction=No
         model=f"{'WBM + ' if cfg.wbm else ''}MDN-ConvLSTM (hidden {list(cfg.hidden)}, "
               f"K={cfg.k}, {cfg.members} member{'s' if cfg.members > 1 else ''})",
         loop_mode=loop, direction=direction or "forward", scale=cfg.scale, members=cfg.members,
-        network_precision=resolve_precision(run.models[0].precision,
-                                            next(run.models[0].parameters()).device),
+        network_precision=resolve_precision(run.models[0].precision, run.device),
         spread_calibrated="no" if run.spread(loop, direction) is None else "yes",
         observations_fed="all" if feed == "all" else "split (withheld days kept out)",
         split=cube.split.attrs.get("split_config", ""), config=json.dumps(run.summary["config"]),
@@ -272,7 +271,7 @@ def product_attrs(cube: xr.Dataset, run: Run, loop: str, feed: str, direction=No
         references="https://github.com/smap-hybrid/smap_hybrid")
 
 # %% ../nbs/14_reconstruction.ipynb #fcd08231
-def product_bands(cube, run: Run, cfg: ReconstructConfig, device, progress=False, bands=None):
+def product_bands(cube, run: Run, cfg: ReconstructConfig, progress=False, bands=None):
     "Yield (t0, t1, y0, fields) of the product band by band; first the (loop, feed, direction)."
     loop = cfg.loop_mode or run.config.loop
     feed = "all" if cfg.all_observations else "split"
@@ -280,7 +279,7 @@ def product_bands(cube, run: Run, cfg: ReconstructConfig, device, progress=False
     yield loop, feed, direction
     ref_role = None if feed == "all" else "scored"
     for t0, t1, y0, band, prep, res in stream(cube, run, feed, ref_role, loop, cfg.days,
-                                              cfg.tile_batch, device, progress=progress,
+                                              cfg.tile_batch, progress=progress,
                                               bands=bands, direction=direction):
         yield t0, t1, y0, product_fields(band, prep, res, run.config.wbm)
 
@@ -299,8 +298,7 @@ def reconstruct(cube: xr.Dataset, run_dir, cfg: ReconstructConfig = ReconstructC
                 device="auto", progress=False) -> xr.Dataset:
     "The gap-free product of `cube` from the run in `run_dir`, in memory."
     run = load_run(run_dir, device)
-    device = run.device
-    bands = product_bands(cube, run, cfg, device, progress)
+    bands = product_bands(cube, run, cfg, progress)
     loop, feed, direction = next(bands)
     prod, shape = product_skeleton(cube), (cube.sizes["time"], cube.sizes["y"], cube.sizes["x"])
     for t0, t1, y0, fields in bands:

@@ -26,11 +26,11 @@ SCALES = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2, 1.3, 1.45, 1
           2.3, 2.6, 3.0)
 LEVELS = (0.5, 0.8, 0.9, 0.95)
 
-def _coverage_counts(cube, run, loop, direction, days, tile_batch, device, progress):
+def _coverage_counts(cube, run, loop, direction, days, tile_batch, progress):
     "(inside (bins, scales, levels), n (bins)): interval hits on the validation days."
     nb, ns = len(GAP_EDGES), len(SCALES)
     inside, n = np.zeros((nb, ns, len(LEVELS))), np.zeros(nb)
-    for *_, res in stream(cube, run, "split", "valid", loop, days, tile_batch, device, SCALES,
+    for *_, res in stream(cube, run, "split", "valid", loop, days, tile_batch, SCALES,
                           progress, direction=direction):
         ok = np.isfinite(res["since"])
         b = gap_bin(torch.from_numpy(res["since"][ok])).numpy()
@@ -45,10 +45,9 @@ def fit_spread(cube: xr.Dataset, run_dir, loop=None, direction=None, device="aut
                tile_batch=None, progress=True) -> dict:
     "Choose a mode's widening factor per gap bin on the validation days; store it in run.json."
     run = load_run(run_dir, device)
-    device = run.device
     loop, direction = loop or run.config.loop, direction_of(run.config, direction)
     key = mode_key(loop, direction)
-    inside, n = _coverage_counts(cube, run, loop, direction, days, tile_batch, device, progress)
+    inside, n = _coverage_counts(cube, run, loop, direction, days, tile_batch, progress)
     if n.sum() == 0:
         raise ValueError(f"{run_dir}: the cube has no validation days to calibrate the spread on")
     target = np.array(LEVELS)
