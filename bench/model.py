@@ -1,12 +1,15 @@
 """MDN-ConvLSTM training-step throughput on CPU (samples/s and pixel-steps/s) for patches of 16, 32
 and 64 pixels, against a plain reference ConvLSTM — separate convolutions per gate for x and h
 (the textbook formulation, no fusion, no normalisation) with the same MDN head and loss —
-measured in the same run on the same shapes. Goal (issue 5): at least 1.3x the reference.  Three
-comparisons: fusion alone at float32; fusion alone at bfloat16 (the reference under bf16
-autocast, ours with its body forced to bf16); and the model as it trains here (fused, precision
-`auto`: bf16 where the CPU has it natively) against the plain float32 reference — the goal's
-comparison. Every row names its precision; `SMAP_HYBRID_PRECISION` is ignored here so the rows
-mean what they say."""
+measured in the same run on the same shapes, for two networks: the bench's (8 inputs, hidden
+32 x 32) and the default a user trains (`TrainConfig()`: its inputs and hidden sizes). Goal
+(issue 25): at least 2x the reference at every scale. Three comparisons: fusion alone at
+float32; fusion alone at bfloat16 (the reference under bf16 autocast, ours with its body forced
+to bf16); and the model as it trains here (fused, precision `auto`: bf16 where the CPU has it
+natively) against the plain float32 reference — the goal's comparison. The four timings are
+taken in turn, `rounds` times, and each keeps its fastest round, so a busy moment on a shared
+machine does not land on one side only. Every row names its precision; `SMAP_HYBRID_PRECISION`
+is ignored here so the rows mean what they say."""
 
 import contextlib
 import os
@@ -81,42 +84,56 @@ def step_rate(model, xs, y, reps, bf16=False):
     return (time.perf_counter() - t0) / reps
 
 
-def main(quick=False):
-    os.environ.pop(PRECISION_ENV, None)
-    torch.manual_seed(0)
-    B, T, C, hidden = 8, (5 if quick else 10), 8, (32, 32)
-    native = bf16_supported("cpu")
-    print(
-        f"MDN-ConvLSTM training step (batch {B}, {T} steps, {C} inputs, hidden {hidden}, K=3, "
-        f"{torch.get_num_threads()} threads, "
-        f"{os.cpu_count()} cores; native CPU bf16: {native}):"
-    )
-    for size in (16, 32, 64):
+def network_rates(C, hidden, sizes, B, T, rounds):
+    "Seconds per step of the four (model, precision) pairs at each size, fastest of `rounds`."
+    out = {}
+    for size in sizes:
         xs = torch.randn(B, T, C, size, size)
         y = torch.where(
             torch.rand(B, T, size, size) < 0.3,
             torch.randn(B, T, size, size) * 0.03,
             torch.tensor(float("nan")),
         )
-        reps = 2 if size == 64 else 3
+        reps = 1 if size == 64 else 2
         ref, ours = RefModel(C, hidden), MDNConvLSTM(C, hidden, k=3)
-        t = {
-            ("reference", "fp32"): step_rate(ref, xs, y, reps),
-            ("MDNConvLSTM", "fp32"): step_rate(ours, xs, y, reps),
-            ("reference", "bf16"): step_rate(ref, xs, y, reps, True),
-            ("MDNConvLSTM", "bf16"): step_rate(ours, xs, y, reps, True),
-        }
-        for (label, prec), s in t.items():
-            print(
-                f"  {size:2d}x{size:<2d} {label:12s} {prec}  {s * 1e3:8.1f} ms/step  {B / s:7.1f} "
-                f"samples/s  {B * T * size * size / s:10.3e} pixel-steps/s"
-            )
-        as_trained = resolve_precision("auto", "cpu")
-        trained = t[("MDNConvLSTM", as_trained)]
+        pairs = [(ref, "fp32"), (ours, "fp32"), (ref, "bf16"), (ours, "bf16")]
+        best = {}
+        for _ in range(rounds):
+            for model, prec in pairs:
+                key = ("reference" if model is ref else "MDNConvLSTM", prec)
+                s = step_rate(model, xs, y, reps, prec == "bf16")
+                best[key] = min(best.get(key, s), s)
+        out[size] = best
+    return out
+
+
+def main(quick=False):
+    from smap_hybrid.config import TrainConfig
+    from smap_hybrid.features import n_inputs
+
+    os.environ.pop(PRECISION_ENV, None)
+    torch.manual_seed(0)
+    B, T, rounds = 8, (5 if quick else 10), (1 if quick else 3)
+    native, as_trained = bf16_supported("cpu"), resolve_precision("auto", "cpu")
+    networks = {"the bench's network": (8, (32, 32)),
+                "the default network": (n_inputs(TrainConfig()), tuple(TrainConfig().hidden))}
+    for name, (C, hidden) in networks.items():
         print(
-            f"  {size:2d}x{size:<2d} fusion at fp32 "
-            f"{t[('reference', 'fp32')] / t[('MDNConvLSTM', 'fp32')]:.2f}x, fusion at bf16 "
-            f"{t[('reference', 'bf16')] / t[('MDNConvLSTM', 'bf16')]:.2f}x; as trained "
-            f"({as_trained}) vs plain fp32 reference "
-            f"{t[('reference', 'fp32')] / trained:.2f}x (goal 1.3x)"
+            f"MDN-ConvLSTM training step, {name} (batch {B}, {T} steps, {C} inputs, hidden "
+            f"{hidden}, K=3, {torch.get_num_threads()} threads, {os.cpu_count()} cores; native "
+            f"CPU bf16: {native}; fastest of {rounds} rounds):"
         )
+        for size, t in network_rates(C, hidden, (16, 32, 64), B, T, rounds).items():
+            for (label, prec), s in t.items():
+                print(
+                    f"  {size:2d}x{size:<2d} {label:12s} {prec}  {s * 1e3:8.1f} ms/step  "
+                    f"{B / s:7.1f} samples/s  {B * T * size * size / s:10.3e} pixel-steps/s"
+                )
+            trained = t[("MDNConvLSTM", as_trained)]
+            print(
+                f"  {size:2d}x{size:<2d} fusion at fp32 "
+                f"{t[('reference', 'fp32')] / t[('MDNConvLSTM', 'fp32')]:.2f}x, fusion at bf16 "
+                f"{t[('reference', 'bf16')] / t[('MDNConvLSTM', 'bf16')]:.2f}x; as trained "
+                f"({as_trained}) vs plain fp32 reference "
+                f"{t[('reference', 'fp32')] / trained:.2f}x (goal 2x)"
+            )

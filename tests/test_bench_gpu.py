@@ -1,6 +1,7 @@
 """The prepared GPU benchmark (`python -m bench gpu`) must work the day a GPU is lent: its FLOP
 count agrees with torch's own counter, its training step runs (here on the CPU), and without
-CUDA it measures nothing and says so."""
+CUDA it measures nothing and says so. The CPU training bench (`python -m bench model`) runs on
+tiny shapes, its reference and the model under test scoring the same kind of mixture."""
 
 import dataclasses
 import sys
@@ -11,7 +12,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench import gpu  # noqa: E402
+from bench import gpu, model  # noqa: E402
 from smap_hybrid.config import TrainConfig  # noqa: E402
 from smap_hybrid.features import n_inputs  # noqa: E402
 from smap_hybrid.runs import build_model  # noqa: E402
@@ -40,3 +41,15 @@ def test_no_gpu_no_figures(capsys):
         pytest.skip("a GPU is here: `python -m bench gpu` measures it")
     gpu.main()
     assert "no CUDA device here, nothing measured" in capsys.readouterr().out
+
+
+def test_training_bench_times_every_pair_on_the_same_shapes():
+    torch.manual_seed(0)
+    xs = torch.randn(2, 3, 5, 8, 8)
+    ref, ours = model.RefModel(5, (4,)), model.MDNConvLSTM(5, (4,), k=3)
+    assert ref(xs)[0].mean().shape == ours(xs)[0].mean().shape == (2, 3, 8, 8)
+    rates = model.network_rates(5, (4,), (8, 12), B=2, T=3, rounds=2)
+    assert list(rates) == [8, 12]
+    for t in rates.values():
+        assert set(t) == {(m, p) for m in ("reference", "MDNConvLSTM") for p in ("fp32", "bf16")}
+        assert all(0 < s < 60 for s in t.values())
