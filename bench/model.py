@@ -61,15 +61,15 @@ class RefModel(nn.Module):
             return self.head(torch.stack(out, 1).float()), None
 
 
-def step_rate(model, xs, y, reps, bf16=False):
-    "Seconds per training step (forward, masked NLL, backward, AdamW) in fp32 or bf16."
+def training_step(model, xs, y, bf16=False):
+    "One training step (forward, masked NLL, backward, AdamW) in fp32 or bf16, run once to warm up."
     opt = torch.optim.AdamW(model.parameters(), 1e-3)
     ours = isinstance(model, MDNConvLSTM)
-    if ours:  # its body's precision is its own setting (chapter 10), never an outer autocast
-        model.precision = "bf16" if bf16 else "fp32"
     outer = bf16 and not ours
 
     def one():
+        if ours:  # its body's precision is its own setting (chapter 10), never an outer autocast
+            model.precision = "bf16" if bf16 else "fp32"
         with torch.autocast("cpu", dtype=torch.bfloat16) if outer else contextlib.nullcontext():
             mix, _ = model(xs)
         loss = mixture_nll(mix, y)
@@ -77,11 +77,8 @@ def step_rate(model, xs, y, reps, bf16=False):
         loss.backward()
         opt.step()
 
-    one()  # warm-up
-    t0 = time.perf_counter()
-    for _ in range(reps):
-        one()
-    return (time.perf_counter() - t0) / reps
+    one()
+    return one
 
 
 def network_rates(C, hidden, sizes, B, T, rounds):
@@ -95,14 +92,16 @@ def network_rates(C, hidden, sizes, B, T, rounds):
             torch.tensor(float("nan")),
         )
         reps = 1 if size == 64 else 2
-        ref, ours = RefModel(C, hidden), MDNConvLSTM(C, hidden, k=3)
-        pairs = [(ref, "fp32"), (ours, "fp32"), (ref, "bf16"), (ours, "bf16")]
-        best = {}
-        for _ in range(rounds):
-            for model, prec in pairs:
-                key = ("reference" if model is ref else "MDNConvLSTM", prec)
-                s = step_rate(model, xs, y, reps, prec == "bf16")
-                best[key] = min(best.get(key, s), s)
+        models = dict(reference=RefModel(C, hidden), MDNConvLSTM=MDNConvLSTM(C, hidden, k=3))
+        steps = {(name, prec): training_step(m, xs, y, prec == "bf16")
+                 for prec in ("fp32", "bf16") for name, m in models.items()}
+        best = dict.fromkeys(steps, float("inf"))
+        for _ in range(rounds):       # the pairs in turn, each round: a busy moment hits all
+            for key, one in steps.items():
+                t0 = time.perf_counter()
+                for _ in range(reps):
+                    one()
+                best[key] = min(best[key], (time.perf_counter() - t0) / reps)
         out[size] = best
     return out
 
@@ -115,8 +114,9 @@ def main(quick=False):
     torch.manual_seed(0)
     B, T, rounds = 8, (5 if quick else 10), (1 if quick else 3)
     native, as_trained = bf16_supported("cpu"), resolve_precision("auto", "cpu")
+    default = TrainConfig()
     networks = {"the bench's network": (8, (32, 32)),
-                "the default network": (n_inputs(TrainConfig()), tuple(TrainConfig().hidden))}
+                "the default network": (n_inputs(default), tuple(default.hidden))}
     for name, (C, hidden) in networks.items():
         print(
             f"MDN-ConvLSTM training step, {name} (batch {B}, {T} steps, {C} inputs, hidden "
