@@ -15,16 +15,17 @@ import xarray as xr
 
 import smap_hybrid
 from .files import atomic_write, utc_stamp
-from .forcing import hamon_pet
+from .forcing import degree_day_snow, hamon_pet
 
 # %% auto #0
-__all__ = ['STAGE_NEEDS', 'WBM_SERIES', 'FORCING_RANGES', 'HINTS', 'stage_needs', 'check_forcing', 'check_cube', 'cf_encoding',
-           'write_cube', 'load_cube', 'SlabReader', 'fingerprint', 'check_matches', 'pixel_label']
+__all__ = ['STAGE_NEEDS', 'WBM_SERIES', 'SNOW_SERIES', 'FORCING_RANGES', 'HINTS', 'stage_needs', 'check_forcing', 'check_cube',
+           'cf_encoding', 'write_cube', 'load_cube', 'SlabReader', 'fingerprint', 'check_matches', 'pixel_label']
 
 # %% ../nbs/04_cube.ipynb #483a11ba
 STAGE_NEEDS = dict(wbm=("sm", "precip", "pet"), train=("sm", "precip", "pet", "split"),
                    reconstruct=("sm", "precip", "pet", "split"), validate=("sm", "split"))
 WBM_SERIES = ("wbm", "wbm_theta_min", "wbm_theta_range")
+SNOW_SERIES = ("swe", "melt")   # derived at the door from tair (degree_day_snow)
 
 def stage_needs(stage: str, wbm: bool = False) -> tuple:
     "The cube's variables a stage reads (with the WBM's series for the hybrid network)."
@@ -108,7 +109,7 @@ HINTS = dict(precip="add forcing: smap-hybrid ingest ... --forcing FORCING",
 def check_cube(ds: xr.Dataset, needs=("sm",), source="the cube", wbm=False) -> xr.Dataset:
     """The one door: `ds` in the cube's contract with the variables in `needs` (or those of the
     stage named by it, `STAGE_NEEDS`, with the WBM's series when `wbm`), or a ValueError naming
-    `source` and the problem. Derives `land` and (from `tair`) `pet`."""
+    `source` and the problem. Derives `land` and (from `tair`) `pet`, `swe` and `melt`."""
     needs = stage_needs(needs, wbm) if isinstance(needs, str) else needs
     ds = _check_layout(ds, source)
     if "pet" in needs and "pet" not in ds and "tair" in ds and "lat" in ds.coords:
@@ -121,7 +122,10 @@ def check_cube(ds: xr.Dataset, needs=("sm",), source="the cube", wbm=False) -> x
     if "sm" in ds:
         ds = _check_sm(ds, source)
     forcing = [k for k in ("precip", "pet") if k in needs]
-    return check_forcing(ds, forcing, source) if forcing else ds
+    ds = check_forcing(ds, forcing, source) if forcing else ds
+    if "precip" in needs and "tair" in ds and not set(SNOW_SERIES) <= set(ds):
+        ds = ds.assign(degree_day_snow(ds.precip, ds.tair).data_vars)
+    return ds
 
 # %% ../nbs/04_cube.ipynb #8e01c8ec
 def cf_encoding(ds: xr.Dataset) -> tuple:

@@ -14,15 +14,16 @@ import torch
 import xarray as xr
 
 from .config import TrainConfig
-from .cube import check_cube
+from .cube import SNOW_SERIES, check_cube
 from .split import GAP_EDGES, roles
 
 # %% auto #0
-__all__ = ['DYNAMIC', 'STATIC', 'FED', 'GAP', 'AHEAD', 'n_inputs', 'Prepared', 'prepare', 'PatchSampler', 'batch_arrays', 'Fed',
-           'gap_bin', 'ahead', 'rollout', 'direction_of']
+__all__ = ['DAILY', 'DYNAMIC', 'STATIC', 'FED', 'GAP', 'AHEAD', 'n_inputs', 'Prepared', 'prepare', 'PatchSampler', 'batch_arrays',
+           'Fed', 'gap_bin', 'ahead', 'rollout', 'direction_of']
 
 # %% ../nbs/11_features.ipynb #7878ca17
-DYNAMIC = ("wbm", "precip", "pet", "doy_sin", "doy_cos")
+DAILY = ("wbm", "precip", "pet", "swe", "melt")       # normalised by mean and std on land
+DYNAMIC = DAILY + ("doy_sin", "doy_cos")
 STATIC = ("land", "wbm_theta_min", "wbm_theta_range")
 FED = ("fed_residual", "fed_flag")
 GAP = ("gap_days", "last_residual")
@@ -91,14 +92,19 @@ def _features(raw, static, norm, time, land) -> np.ndarray:
     T, (H, W) = len(time), land.shape
     feats = np.zeros((T, len(DYNAMIC) + len(STATIC), H, W), "float32")
     z = lambda k, v: np.where(land, (v - norm[f"{k}_mean"]) / norm[f"{k}_std"], 0)
-    for i, k in enumerate(DYNAMIC[:3]):
+    for i, k in enumerate(DAILY):
         feats[:, i] = z(k, raw[k])
-    doy = 2 * np.pi * pd.DatetimeIndex(time).day_of_year.values / 365.25
-    feats[:, 3], feats[:, 4] = np.sin(doy)[:, None, None], np.cos(doy)[:, None, None]
-    feats[:, 5] = land
+    _season(feats, time)
+    feats[:, len(DYNAMIC)] = land
     for i, (k, v) in enumerate(static.items()):
-        feats[:, 6 + i] = z(k, v)
+        feats[:, len(DYNAMIC) + 1 + i] = z(k, v)
     return feats
+
+def _season(feats, time):
+    "The season channels, in place (also on a padded domain's non-land cells)."
+    doy = 2 * np.pi * pd.DatetimeIndex(time).day_of_year.values / 365.25
+    i = DYNAMIC.index("doy_sin")
+    feats[:, i], feats[:, i + 1] = np.sin(doy)[:, None, None], np.cos(doy)[:, None, None]
 
 # %% ../nbs/11_features.ipynb #49911881
 def _pad(prep: Prepared, scale: int, time) -> Prepared:
@@ -112,8 +118,7 @@ def _pad(prep: Prepared, scale: int, time) -> Prepared:
                               **{k: pad(getattr(prep, k), False)
                                  for k in ("fed", "target", "valid", "scored", "land")},
                               base=pad(prep.base, np.nan))
-    doy = 2 * np.pi * pd.DatetimeIndex(time).day_of_year.values / 365.25
-    out.feats[:, 3], out.feats[:, 4] = np.sin(doy)[:, None, None], np.cos(doy)[:, None, None]
+    _season(out.feats, time)
     return out
 
 # %% ../nbs/11_features.ipynb #8cff79bd
@@ -131,8 +136,10 @@ def prepare(cube: xr.Dataset, cfg: TrainConfig, norm: dict | None = None,
     fed = {"split": r.fed, "all": observed}[feed]
     base = _baseline(cube, cfg, r.target, land)
     resid = cube.sm.values.astype("float32") - base
+    snow = {k: np.log1p(cube[k].values) if k in cube else np.zeros_like(base)
+            for k in SNOW_SERIES}                                      # none without tair
     raw = dict(wbm=base if cfg.wbm else np.zeros_like(base),
-               precip=np.log1p(cube.precip.values), pet=cube.pet.values)
+               precip=np.log1p(cube.precip.values), pet=cube.pet.values, **snow)
     static = {k: (np.nan_to_num(cube[k].values) if cfg.wbm else np.zeros(land.shape, "float32"))
               for k in STATIC[1:]}
     norm = norm or _normalisation(raw, static, resid, r.target, land)

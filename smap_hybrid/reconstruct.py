@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 import smap_hybrid
 from .config import ReconstructConfig
-from .cube import SlabReader, check_cube, stage_needs, write_cube
+from .cube import SNOW_SERIES, SlabReader, check_cube, stage_needs, write_cube
 from .files import utc_stamp
 from .features import (Fed, Prepared, direction_of, gap_bin, n_inputs, prepare,
                                   rollout)
@@ -169,7 +169,7 @@ def band_rows(H: int, s: int, bands: range) -> tuple:
     return starts[bands.start], starts[bands.stop] if bands.stop < len(starts) else H
 
 # %% ../nbs/14_reconstruction.ipynb #5d5b2231
-BAND_VARS = stage_needs("reconstruct", wbm=True) + ("land",)   # what a band of the cube holds
+BAND_VARS = stage_needs("reconstruct", wbm=True) + ("land",) + SNOW_SERIES   # what a band holds
 LOOK_AHEAD = 365   # days read past a block for its look-ahead: as far as `ahead` looks
 
 def band_reader(cube: xr.Dataset, s: int) -> SlabReader:

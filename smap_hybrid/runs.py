@@ -15,7 +15,7 @@ import smap_hybrid
 from .config import TrainConfig
 from .options import from_dict
 from .files import atomic_write, save_json
-from .features import n_inputs
+from .features import DAILY, n_inputs
 from .model import MDNConvLSTM
 
 # %% auto #0
@@ -109,6 +109,10 @@ def load_run(run_dir, device="cpu") -> Run:
     "The configuration, normalisation and ensemble (eval mode) of a finished run, on `device`."
     s, device = read_summary(run_dir), pick_device(device)
     cfg = from_dict(TrainConfig, s["config"])
+    old = [k for k in DAILY if f"{k}_mean" not in s["norm"]]
+    if old and "precip_mean" in s["norm"]:      # normalised other inputs than this version's
+        raise ValueError(f"{run_dir}: trained by smap_hybrid {s.get('version', '?')} without "
+                         f"the inputs {old}: retrain it with this version")
     models = []
     for i in range(cfg.members):
         m, path = build_model(cfg).to(device), member_dir(run_dir, i) / "model.pt"
