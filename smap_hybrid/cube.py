@@ -15,11 +15,12 @@ import xarray as xr
 
 import smap_hybrid
 from .files import atomic_write, utc_stamp
-from .forcing import degree_day_snow, hamon_pet
+from .forcing import hamon_pet
 
 # %% auto #0
-__all__ = ['STAGE_NEEDS', 'WBM_SERIES', 'SNOW_SERIES', 'FORCING_RANGES', 'HINTS', 'stage_needs', 'check_forcing', 'check_cube',
-           'cf_encoding', 'write_cube', 'load_cube', 'SlabReader', 'fingerprint', 'check_matches', 'pixel_label']
+__all__ = ['STAGE_NEEDS', 'WBM_SERIES', 'SNOW_SERIES', 'FORCING_RANGES', 'HINTS', 'stage_needs', 'check_forcing',
+           'degree_day_snow', 'check_cube', 'cf_encoding', 'write_cube', 'load_cube', 'SlabReader', 'fingerprint',
+           'check_matches', 'pixel_label']
 
 # %% ../nbs/04_cube.ipynb #483a11ba
 STAGE_NEEDS = dict(wbm=("sm", "precip", "pet"), train=("sm", "precip", "pet", "split"),
@@ -99,6 +100,28 @@ def check_forcing(ds: xr.Dataset, names=("precip", "pet"), source="the cube"):
                              f"kg m-2 s-1? expected mm/day (its units: '{units}'; a dry window "
                              "in mm/day is accepted with units 'mm day-1')")
     return ds
+
+# %% ../nbs/04_cube.ipynb #55d2f116
+def degree_day_snow(precip, tair, factor: float = 3.0) -> xr.Dataset:
+    """Snowpack `swe` (mm) and `melt` (mm/day) from daily precipitation (mm/day) and air
+    temperature (°C), by a degree-day model (Hock 2003); lazy cubes stay lazy."""
+    def scan(p, t):
+        swe, out = np.zeros(p.shape[:-1]), np.empty((2,) + p.shape, "float32")
+        for i in range(p.shape[-1]):
+            swe = swe + np.where(t[..., i] < 0, p[..., i], 0.0)
+            melt = np.minimum(swe, factor * np.maximum(t[..., i], 0.0))
+            swe = swe - melt
+            out[0, ..., i], out[1, ..., i] = swe, melt
+        return out[0], out[1]
+    swe, melt = xr.apply_ufunc(scan, precip, tair, input_core_dims=[["time"], ["time"]],
+                               output_core_dims=[["time"], ["time"]], dask="parallelized",
+                               output_dtypes=["float32", "float32"],
+                               dask_gufunc_kwargs=dict(allow_rechunk=True))
+    return xr.Dataset(dict(
+        swe=swe.transpose(*precip.dims).assign_attrs(
+            units="mm", long_name="snow water equivalent (degree-day model, Hock 2003)"),
+        melt=melt.transpose(*precip.dims).assign_attrs(
+            units="mm day-1", long_name="snowmelt (degree-day model, Hock 2003)")))
 
 # %% ../nbs/04_cube.ipynb #a2c71723
 HINTS = dict(precip="add forcing: smap-hybrid ingest ... --forcing FORCING",

@@ -19,8 +19,8 @@ from .smap import SMAPFileError, check_dates_and_box, earthdata_login
 
 # %% auto #0
 __all__ = ['IMERG', 'MERRA2', 'Layout', 'write_imerg', 'write_merra2', 'ForcingFileError', 'lon_frame', 'window_of',
-           'read_granule', 'day_length_hours', 'hamon_pet', 'degree_day_snow', 'example_forcing', 'opendap_link',
-           'subset_url', 'download_forcing']
+           'read_granule', 'day_length_hours', 'hamon_pet', 'example_forcing', 'opendap_link', 'subset_url',
+           'download_forcing']
 
 # %% ../nbs/03_forcing.ipynb #ff4922c3
 @dataclass(frozen=True)
@@ -262,28 +262,6 @@ def hamon_pet(tair, lat, time) -> xr.DataArray:
     pet = pet.transpose(*tair.dims).astype("float32")
     pet.attrs = dict(units="mm day-1", long_name="potential evapotranspiration (Hamon 1961)")
     return pet
-
-# %% ../nbs/03_forcing.ipynb #55d2f116
-def degree_day_snow(precip, tair, factor: float = 3.0) -> xr.Dataset:
-    """Snowpack `swe` (mm) and `melt` (mm/day) from daily precipitation (mm/day) and air
-    temperature (°C), by a degree-day model (Hock 2003); lazy cubes stay lazy."""
-    def scan(p, t):
-        swe, out = np.zeros(p.shape[:-1]), np.empty((2,) + p.shape, "float32")
-        for i in range(p.shape[-1]):
-            swe = swe + np.where(t[..., i] < 0, p[..., i], 0.0)
-            melt = np.minimum(swe, factor * np.maximum(t[..., i], 0.0))
-            swe = swe - melt
-            out[0, ..., i], out[1, ..., i] = swe, melt
-        return out[0], out[1]
-    swe, melt = xr.apply_ufunc(scan, precip, tair, input_core_dims=[["time"], ["time"]],
-                               output_core_dims=[["time"], ["time"]], dask="parallelized",
-                               output_dtypes=["float32", "float32"],
-                               dask_gufunc_kwargs=dict(allow_rechunk=True))
-    return xr.Dataset(dict(
-        swe=swe.transpose(*precip.dims).assign_attrs(
-            units="mm", long_name="snow water equivalent (degree-day model, Hock 2003)"),
-        melt=melt.transpose(*precip.dims).assign_attrs(
-            units="mm day-1", long_name="snowmelt (degree-day model, Hock 2003)")))
 
 # %% ../nbs/03_forcing.ipynb #6455351c
 def example_forcing(folder, days, lat_index=slice(1000, 1600), lon_index=slice(400, 1300),
