@@ -76,24 +76,28 @@ def _check_sm(ds: xr.Dataset, source: str) -> xr.Dataset:
     return ds.assign(sm=sm, land=land.astype(bool).assign_attrs(land.attrs))
 
 # %% ../nbs/04_cube.ipynb #4c592775
-FORCING_RANGES = dict(precip=(0.0, 1000.0), pet=(0.0, 30.0))
+FORCING_RANGES = dict(precip=(0.0, 1000.0, "mm/day"), pet=(0.0, 30.0, "mm/day"),
+                      tair=(-90.0, 60.0, "°C"))
 
 def check_forcing(ds: xr.Dataset, names=("precip", "pet"), source="the cube"):
-    """Refuse NaN, negative or implausibly scaled forcing on land (one pass over the data); a
-    tiny maximum of precipitation is suspect only where its units do not say mm/day."""
+    """Refuse NaN or implausibly scaled forcing on land (one pass over the data); a tiny
+    maximum of precipitation is suspect only where its units do not say mm/day."""
     land = ds.land if "land" in ds else True
     stats = {k: ((ds[k].isnull() & land).sum(), ds[k].where(land).min(),
                  ds[k].where(land).max()) for k in names}
     for k, (n_nan, vmin, vmax) in dask.compute(stats)[0].items():
-        n_nan, vmin, vmax, (lo, hi) = int(n_nan), float(vmin), float(vmax), FORCING_RANGES[k]
+        n_nan, vmin, vmax, (lo, hi, unit) = int(n_nan), float(vmin), float(vmax), \
+            FORCING_RANGES[k]
         if n_nan:
             raise ValueError(f"{source}: forcing '{k}' has {n_nan} NaN values on land: "
                              "forcing must be gap-free")
         if vmin < lo:
-            raise ValueError(f"{source}: forcing '{k}' has negative values (min {vmin:.3g})")
+            raise ValueError(f"{source}: forcing '{k}' has " + (
+                f"negative values (min {vmin:.3g})" if lo == 0 else
+                f"values below {lo} (min {vmin:.3g}): wrong units? expected {unit}"))
         if vmax > hi:
             raise ValueError(f"{source}: forcing '{k}' exceeds {hi} (max {vmax:.3g}): "
-                             "wrong units? expected mm/day")
+                             f"wrong units? expected {unit}")
         units = str(ds[k].attrs.get("units", "")).replace("/day", " day-1")
         if k == "precip" and 0 < vmax < 0.5 and units not in ("mm day-1", "kg m-2 day-1"):
             raise ValueError(f"{source}: forcing 'precip' never exceeds {vmax:.3g}: m/day or "
@@ -145,6 +149,7 @@ def check_cube(ds: xr.Dataset, needs=("sm",), source="the cube", wbm=False) -> x
     if "sm" in ds:
         ds = _check_sm(ds, source)
     forcing = [k for k in ("precip", "pet") if k in needs]
+    forcing += ["tair"] if forcing and "tair" in ds else []  # it makes pet, snow, frozen days
     ds = check_forcing(ds, forcing, source) if forcing else ds
     if "precip" in needs and "tair" in ds and not set(SNOW_SERIES) <= set(ds):
         ds = ds.assign(degree_day_snow(ds.precip, ds.tair).data_vars)
