@@ -81,7 +81,7 @@ def training_step(model, xs, y, bf16=False):
     return one
 
 
-def network_rates(C, hidden, sizes, B, T, rounds):
+def network_rates(C, hidden, norm, sizes, B, T, rounds):
     "Seconds per step of the four (model, precision) pairs at each size, fastest of `rounds`."
     out = {}
     for size in sizes:
@@ -92,7 +92,8 @@ def network_rates(C, hidden, sizes, B, T, rounds):
             torch.tensor(float("nan")),
         )
         reps = 1 if size == 64 else 2
-        models = dict(reference=RefModel(C, hidden), MDNConvLSTM=MDNConvLSTM(C, hidden, k=3))
+        models = dict(reference=RefModel(C, hidden),
+                      MDNConvLSTM=MDNConvLSTM(C, hidden, k=3, norm=norm))
         steps = {(name, prec): training_step(m, xs, y, prec == "bf16")
                  for prec in ("fp32", "bf16") for name, m in models.items()}
         best = dict.fromkeys(steps, float("inf"))
@@ -115,15 +116,16 @@ def main(quick=False):
     B, T, rounds = 8, (5 if quick else 10), (1 if quick else 3)
     native, as_trained = bf16_supported("cpu"), resolve_precision("auto", "cpu")
     default = TrainConfig()
-    networks = {"the bench's network": (8, (32, 32)),
-                "the default network": (n_inputs(default), tuple(default.hidden))}
-    for name, (C, hidden) in networks.items():
+    networks = {"the bench's network": (8, (32, 32), True),  # with the norm, as in earlier figures
+                "the default network": (n_inputs(default), tuple(default.hidden), default.norm)}
+    for name, (C, hidden, norm) in networks.items():
         print(
             f"MDN-ConvLSTM training step, {name} (batch {B}, {T} steps, {C} inputs, hidden "
-            f"{hidden}, K=3, {torch.get_num_threads()} threads, {os.cpu_count()} cores; native "
-            f"CPU bf16: {native}; fastest of {rounds} rounds):"
+            f"{hidden}, group norm {'on' if norm else 'off'}, K=3, {torch.get_num_threads()} "
+            f"threads, {os.cpu_count()} cores; native CPU bf16: {native}; fastest of {rounds} "
+            "rounds):"
         )
-        for size, t in network_rates(C, hidden, (16, 32, 64), B, T, rounds).items():
+        for size, t in network_rates(C, hidden, norm, (16, 32, 64), B, T, rounds).items():
             for (label, prec), s in t.items():
                 print(
                     f"  {size:2d}x{size:<2d} {label:12s} {prec}  {s * 1e3:8.1f} ms/step  "

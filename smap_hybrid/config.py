@@ -75,6 +75,7 @@ class TrainConfig:
     scale: int = 16             # patch size in pixels (16, 32 or 64)
     loop: str = "closed"        # closed: feed SMAP where observed; open: own predictions
     hidden: tuple = (16, 16)    # ConvLSTM channels per layer
+    norm: bool = False          # group norm on the gates (runs from before this setting: on)
     k: int = 3                  # Gaussian components of the mixture head
     members: int = 1            # ensemble members (seeds seed, seed+1, ...)
     gap_inputs: bool = True     # also feed the days since the last fed value and that value

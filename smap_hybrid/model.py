@@ -23,7 +23,7 @@ __all__ = ['PRECISION_ENV', 'ConvLSTMCell', 'ConvLSTM', 'Mixture', 'crps', 'samp
 # %% ../nbs/10_mdn_convlstm.ipynb #81387818
 class ConvLSTMCell(nn.Module):
     "One ConvLSTM layer: the four gates from one convolution over [x, h]; one day per call."
-    def __init__(self, in_ch: int, hidden: int, kernel: int = 3, norm: bool = True,
+    def __init__(self, in_ch: int, hidden: int, kernel: int = 3, norm: bool = False,
                  forget_bias: float = 1.0):
         super().__init__()
         self.hidden = hidden
@@ -51,7 +51,7 @@ class ConvLSTMCell(nn.Module):
 # %% ../nbs/10_mdn_convlstm.ipynb #df62a5c4
 class ConvLSTM(nn.Module):
     "A multi-layer ConvLSTM over sequences (B, T, C, H, W), also steppable one day at a time."
-    def __init__(self, in_ch: int, hidden=(32, 32), kernel: int = 3, norm: bool = True,
+    def __init__(self, in_ch: int, hidden=(32, 32), kernel: int = 3, norm: bool = False,
                  forget_bias: float = 1.0):
         super().__init__()
         chans = (in_ch,) + tuple(hidden)
@@ -257,7 +257,7 @@ class MDNConvLSTM(nn.Module):
     """ConvLSTM body + mixture density head: (B, T, C, H, W) → Mixture of shape (B, T, H, W).
     The body runs in `precision` (see `resolve_precision`); the head always in float32."""
     def __init__(self, in_ch: int, hidden=(32, 32), k: int = 3, kernel: int = 3,
-                 norm: bool = True, sigma_floor: float = 1e-3, scale: float = 0.05,
+                 norm: bool = False, sigma_floor: float = 1e-3, scale: float = 0.05,
                  precision: str = "auto"):
         super().__init__()
         self.config = dict(in_ch=in_ch, hidden=tuple(hidden), k=k, kernel=kernel, norm=norm,

@@ -32,8 +32,8 @@ def pick_device(name="auto") -> torch.device:
 # %% ../nbs/12_runs.ipynb #6ac20b5c
 def build_model(cfg: TrainConfig) -> MDNConvLSTM:
     "The network of a configuration (targets are normalised: unit scale, floor 0.02)."
-    return MDNConvLSTM(n_inputs(cfg), cfg.hidden, cfg.k, scale=1.0, sigma_floor=0.02,
-                       precision=cfg.precision)
+    return MDNConvLSTM(n_inputs(cfg), cfg.hidden, cfg.k, norm=cfg.norm, scale=1.0,
+                       sigma_floor=0.02, precision=cfg.precision)
 
 # %% ../nbs/12_runs.ipynb #97389f96
 def save(obj, path) -> Path:
@@ -78,6 +78,7 @@ def read_summary(run_dir) -> dict:
         raise FileNotFoundError(f"{run_dir}: no trained model (run.json); run `smap-hybrid "
                                 "train` first")
     s = json.loads(p.read_text())
+    s["config"].setdefault("norm", True)      # runs from before the setting had the group norm
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     if set(s["config"]) != known:
         raise ValueError(f"{p} comes from an incompatible smap_hybrid version "

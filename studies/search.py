@@ -21,8 +21,10 @@ from pathlib import Path
 import pandas as pd
 
 # rounds 1-3 ran with the defaults of that time, written out here so that they rerun the same;
-# rounds 1-4 ran with early stopping on the validation NLL of the `both` direction alone
-EARLIER = dict(scale=16, epochs=20, batches_per_epoch=8, patience=4, forward_share=0.25)
+# rounds 1-4 ran with early stopping on the validation NLL of the `both` direction alone, and
+# with the group norm the network had until round 5
+EARLIER = dict(scale=16, epochs=20, batches_per_epoch=8, patience=4, forward_share=0.25,
+               norm=True)
 GRID = {
     "landed (forward only)": dict(look_ahead=False),
     "look-ahead": {},
@@ -72,8 +74,12 @@ AVERAGE = {     # the fourth round, on the CPU: the defaults, with and without a
     "defaults (weights averaged, 0.98)": dict(average=0.98),
     "defaults (weights averaged, 0.98), seed 1": dict(average=0.98, seed=1),
 }
+GROUP_NORM = {  # the fifth round, on the CPU: the defaults with and without the group norm
+    f"{loop} loop, group norm {'on' if on else 'off'}, seed {seed}": dict(loop=loop, norm=on,
+                                                                         seed=seed)
+    for loop in ("closed", "open") for on in (True, False) for seed in range(3)}
 GRIDS = dict(first=(EARLIER, GRID), follow_up=(EARLIER, FOLLOW_UP), longer=(EARLIER, LONGER),
-             average=({}, AVERAGE))
+             average=(dict(norm=True), AVERAGE), group_norm=({}, GROUP_NORM))
 
 
 def slug(name: str) -> str:

@@ -48,7 +48,7 @@ def test_training_bench_times_every_pair_on_the_same_shapes():
     xs = torch.randn(2, 3, 5, 8, 8)
     ref, ours = model.RefModel(5, (4,)), model.MDNConvLSTM(5, (4,), k=3)
     assert ref(xs)[0].mean().shape == ours(xs)[0].mean().shape == (2, 3, 8, 8)
-    rates = model.network_rates(5, (4,), (8,), B=2, T=2, rounds=2)
+    rates = model.network_rates(5, (4,), False, (8,), B=2, T=2, rounds=2)
     assert list(rates) == [8]
     for t in rates.values():
         assert set(t) == {(m, p) for m in ("reference", "MDNConvLSTM") for p in ("fp32", "bf16")}
