@@ -149,7 +149,7 @@ def check_cube(ds: xr.Dataset, needs=("sm",), source="the cube", wbm=False) -> x
     if "sm" in ds:
         ds = _check_sm(ds, source)
     forcing = [k for k in ("precip", "pet") if k in needs]
-    forcing += ["tair"] if forcing and "tair" in ds else []  # it makes pet, snow, frozen days
+    forcing = (["tair"] if forcing and "tair" in ds else []) + forcing  # pet, snow, frozen days
     ds = check_forcing(ds, forcing, source) if forcing else ds
     if "precip" in needs and "tair" in ds and not set(SNOW_SERIES) <= set(ds):
         ds = ds.assign(degree_day_snow(ds.precip, ds.tair).data_vars)
