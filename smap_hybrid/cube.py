@@ -86,8 +86,8 @@ def check_forcing(ds: xr.Dataset, names=("precip", "pet"), source="the cube"):
     stats = {k: ((ds[k].isnull() & land).sum(), ds[k].where(land).min(),
                  ds[k].where(land).max()) for k in names}
     for k, (n_nan, vmin, vmax) in dask.compute(stats)[0].items():
-        n_nan, vmin, vmax, (lo, hi, unit) = int(n_nan), float(vmin), float(vmax), \
-            FORCING_RANGES[k]
+        n_nan, vmin, vmax = int(n_nan), float(vmin), float(vmax)
+        lo, hi, unit = FORCING_RANGES[k]
         if n_nan:
             raise ValueError(f"{source}: forcing '{k}' has {n_nan} NaN values on land: "
                              "forcing must be gap-free")
