@@ -10,12 +10,14 @@ export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 
-.PHONY: demo test install lint export-check nbtest pytest pytest-core pytest-book book chromium bench experiments clean
+.PHONY: demo test install lint export-check nbtest pytest pytest-core pytest-book book book-checked chromium bench experiments clean
 
+# --no-compile: Python compiles the modules a run imports on first import (a few seconds), not every
+# module of every package at install time (about 70 s of the first install on 2 cores)
 $(STAMP): setup.py settings.ini constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,cluster,download]"
+	$(BIN)/python -m pip install -q --no-compile -c constraints.txt -e ".[dev,cluster,download]"
 	touch $@
 
 install: $(STAMP)
@@ -24,8 +26,7 @@ demo: $(STAMP)
 	$(BIN)/smap-hybrid demo --out _demo
 
 test: $(STAMP) lint export-check nbtest
-	OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 $(MAKE) --no-print-directory -j2 book pytest-core
-	$(MAKE) --no-print-directory chromium pytest-book
+	OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 $(MAKE) --no-print-directory -j2 book-checked pytest-core
 
 # code within 100 columns (notebooks, tests, benchmarks; tests/test_style.py checks the generated package)
 lint: $(STAMP)
@@ -40,15 +41,18 @@ export-check: $(STAMP)
 
 # two notebooks at a time, one math thread each (torch/OpenMP and numba): no oversubscription of the cores
 # (the network's precision is forced both ways in chapters 10, 13, 14 and tests/test_precision.py)
+# The book build reuses what the notebooks' tests computed (_build/cache, the small batch of
+# chapter 19); the tests never reuse an earlier run's, so they always test the code as it is
 nbtest: $(STAMP)
+	rm -rf _build/cache _build/experiments_small
 	OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing
 
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q tests
 
-# `make test` runs the tests that do not need the built book beside the book build (one math thread each, one per core),
-# then the book's own tests and the browser
+# `make test` runs the tests that do not need the built book beside the book build (one math thread each, one per core);
+# the book's own tests and the browser start as soon as the book is built, beside the rest of pytest-core
 BOOK_TESTS := tests/test_book.py tests/test_browser.py
 # (two workers, a test file each: the cores the book leaves idle once it is built are used too)
 pytest-core: $(STAMP)
@@ -56,6 +60,9 @@ pytest-core: $(STAMP)
 
 pytest-book: $(STAMP)
 	$(BIN)/python -m pytest -q $(BOOK_TESTS)
+
+book-checked: book chromium
+	$(MAKE) --no-print-directory pytest-book
 
 # Debian's chromium, for the browser test of the built book: installed when missing
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
