@@ -12,12 +12,10 @@ export MPLBACKEND := Agg
 
 .PHONY: demo test install lint export-check nbtest pytest pytest-core pytest-book book book-checked chromium bench experiments clean
 
-# --no-compile: Python compiles the modules a run imports on first import (a few seconds), not every
-# module of every package at install time (about 70 s of the first install on 2 cores)
 $(STAMP): setup.py settings.ini constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
-	$(BIN)/python -m pip install -q --no-compile -c constraints.txt -e ".[dev,cluster,download]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,cluster,download]"
 	touch $@
 
 install: $(STAMP)
