@@ -8,6 +8,9 @@ BIN    := $(abspath $(VENV))/bin
 STAMP  := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 export PYTHONHASHSEED := 0
+# compiled modules are cached (where the environment turns that off, every process of the
+# test command recompiled the package's modules: about 0.25 s each, hundreds of processes)
+export PYTHONDONTWRITEBYTECODE :=
 export MPLBACKEND := Agg
 
 .PHONY: demo test install lint export-check nbtest pytest pytest-core pytest-book book book-checked chromium bench experiments clean

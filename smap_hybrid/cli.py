@@ -20,22 +20,17 @@ from .options import add_options, flat, from_options, from_toml
 from .data import format_gap_summary, gap_summary, open_cube
 from .cube import load_cube, write_cube
 from .files import check_output, save_csv
-from .experiment import load_data, run_experiment, wbm_cube
 from .batch import (META, RunsFailed, batch_report, raise_if_failed,
                                      run_batch)
 from .forcing import download_forcing
 from .insitu import insitu_report
 from .regrid import attach_forcing
-from .figures import product_figures
-from .job import run_job, summary
-from .cluster import connect, reconstruct_strips
-from .spread import calibrate_spread
 from .smap import SMAPFileError, download_spl3smp
 from .split import split_summary
-from .train import train
 from .twin import TwinConfig, make_twin
 from .validation import evaluate_file
-from .wbm import fit_wbm
+# the stages that need torch or numba import them when they run: `--help`, `ingest` or `twin`
+# start in about a second, not three
 
 # %% auto #0
 __all__ = ['TWIN_SIZE', 'FILE_OUTPUT', 'INPUTS', 'cmd_twin', 'cmd_download', 'cmd_ingest', 'cmd_wbm', 'cmd_train',
@@ -81,6 +76,7 @@ def cmd_ingest(a):
 def cmd_wbm(a):
     """Draw the evaluation split and calibrate the water balance model per pixel on the fed
     days only; add the split, the parameters, both loops and the residual to the cube."""
+    from smap_hybrid.wbm import fit_wbm
     cube = load_cube(a.cube, "wbm").load()
     t0 = time.perf_counter()
     out = fit_wbm(cube, from_options(WBMConfig, a), from_options(SplitConfig, a), verbose=True)
@@ -96,6 +92,8 @@ def cmd_wbm(a):
 # %% ../nbs/22_cli.ipynb #df11e74c
 def cmd_train(a):
     "Train the network (an ensemble of --members) on the cube's training targets; resumable."
+    from smap_hybrid.spread import calibrate_spread
+    from smap_hybrid.train import train
     cfg = from_options(TrainConfig, a)
     cube = load_cube(a.cube, "train", wbm=cfg.wbm).load()
     s = train(cube, cfg, a.out)
@@ -112,6 +110,7 @@ def cmd_train(a):
 # %% ../nbs/22_cli.ipynb #67599eef
 def cmd_reconstruct(a):
     "Write the gap-free product with uncertainty from a trained run (bounded memory)."
+    from smap_hybrid.cluster import reconstruct_strips
     cube = load_cube(a.cube, "reconstruct")
     t0 = time.perf_counter()
     reconstruct_strips(cube, a.run, a.out, from_options(ReconstructConfig, a), device=a.device)
@@ -134,6 +133,7 @@ def cmd_validate(a):
         print("note: this product was made with every observation fed, the test days "
               "included: its scores are optimistic (reconstruct without --all-observations)")
     if cube:
+        from smap_hybrid.job import summary
         metrics = evaluate_file(cube[0], prod, product)
         print(summary(metrics))
         if a.out:
@@ -146,6 +146,7 @@ def cmd_validate(a):
 # %% ../nbs/22_cli.ipynb #864b3a87
 def cmd_run(a):
     "Run the whole job from granules to product (every stage skipped when its output exists)."
+    from smap_hybrid.job import run_job, summary
     if a.config:
         job = from_toml(a.config)
     else:
@@ -172,6 +173,9 @@ def cmd_experiments(a):
 # %% ../nbs/22_cli.ipynb #7521a738
 def cmd_demo(a):
     "Run the method end to end on the twin, with figures (synthetic data, not real SMAP)."
+    from smap_hybrid.experiment import load_data, run_experiment, wbm_cube
+    from smap_hybrid.figures import product_figures
+    from smap_hybrid.job import summary
     out, t0 = Path(a.out), time.perf_counter()
     print(f"smap_hybrid {smap_hybrid.__version__} demo -> {out}/ (synthetic twin: the numbers "
           "measure the method, not real-world skill)")
@@ -317,7 +321,9 @@ def main(argv=None):
     a = build_parser().parse_args(argv)
     try:
         check_paths(a)
-        client = connect(a.scheduler) if a.scheduler else None  # noqa: F841 (kept alive)
+        if a.scheduler:
+            from smap_hybrid.cluster import connect
+            client = connect(a.scheduler)  # noqa: F841 (kept alive)
         a.func(a)
     except (SMAPFileError, ValueError, OSError, ImportError) as e:   # user mistakes, full disks
         print(f"smap-hybrid {a.command}: error: {e}", file=sys.stderr)
