@@ -28,7 +28,7 @@ from .regrid import attach_forcing
 from .smap import SMAPFileError, download_spl3smp
 from .split import split_summary
 from .twin import TwinConfig, make_twin
-from .validation import evaluate_file
+from .validation import evaluate_file, summary
 # the stages that need torch or numba import them when they run: `--help`, `ingest` or `twin`
 # start in about a second, not three
 
@@ -133,7 +133,6 @@ def cmd_validate(a):
         print("note: this product was made with every observation fed, the test days "
               "included: its scores are optimistic (reconstruct without --all-observations)")
     if cube:
-        from smap_hybrid.job import summary
         metrics = evaluate_file(cube[0], prod, product)
         print(summary(metrics))
         if a.out:
@@ -146,7 +145,7 @@ def cmd_validate(a):
 # %% ../nbs/22_cli.ipynb #864b3a87
 def cmd_run(a):
     "Run the whole job from granules to product (every stage skipped when its output exists)."
-    from smap_hybrid.job import run_job, summary
+    from smap_hybrid.job import run_job
     if a.config:
         job = from_toml(a.config)
     else:
@@ -175,7 +174,6 @@ def cmd_demo(a):
     "Run the method end to end on the twin, with figures (synthetic data, not real SMAP)."
     from smap_hybrid.experiment import load_data, run_experiment, wbm_cube
     from smap_hybrid.figures import product_figures
-    from smap_hybrid.job import summary
     out, t0 = Path(a.out), time.perf_counter()
     print(f"smap_hybrid {smap_hybrid.__version__} demo -> {out}/ (synthetic twin: the numbers "
           "measure the method, not real-world skill)")

@@ -17,7 +17,7 @@ from .options import from_toml, to_toml
 from .data import open_cube
 from .cube import load_cube, write_cube
 from .files import atomic_write, save_csv, save_json
-from .validation import evaluate
+from .validation import evaluate, summary
 from .figures import product_figures
 from .forcing import IMERG, MERRA2, download_forcing
 from .regrid import attach_forcing
@@ -29,7 +29,7 @@ from .train import train
 from .wbm import fit_wbm
 
 # %% auto #0
-__all__ = ['days_held', 'smap_day', 'missing_days', 'run_job', 'summary']
+__all__ = ['days_held', 'smap_day', 'missing_days', 'run_job']
 
 # %% ../nbs/20_job.ipynb #084c83ee
 def days_held(folder, day_of) -> set:
@@ -157,12 +157,3 @@ def run_job(job: JobConfig, out, device="auto", progress=True, log=print) -> dic
     pngs = product_figures(cube, prod, metrics, out / "figures")
     log(f"[7/7] figures: {', '.join(f.name for f in pngs)}")
     return dict(metrics=metrics, product=out / job.product_file, figures=pngs)
-
-# %% ../nbs/20_job.ipynb #cfae4c7c
-def summary(metrics: dict) -> str:
-    "The scores on the withheld test days, as a table for the command line."
-    t = pd.DataFrame(metrics["table"])
-    t = t[t.reference == "withheld SMAP days"].set_index("estimator")
-    cols = [c for c in ("n", "ubRMSE", "R", "KGE", "CRPS", "coverage50", "coverage90") if c in t]
-    return ("scores on the withheld test days (never seen by any stage); "
-            "KGE = Gupta et al. (2009)\n" + t[cols].round(4).to_string())

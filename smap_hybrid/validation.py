@@ -16,7 +16,7 @@ from .metrics import (coverage, pit_coverage, pit_histogram, score_table, sharpn
 from .split import days_since_observation, roles
 
 # %% auto #0
-__all__ = ['validate', 'evaluate', 'evaluate_file']
+__all__ = ['validate', 'evaluate', 'evaluate_file', 'summary']
 
 # %% ../nbs/17a_validation.ipynb #645f031b
 def _references(cube: xr.Dataset) -> dict:
@@ -79,3 +79,12 @@ def evaluate_file(cube_path, prod: xr.Dataset, source="the product") -> dict:
     check_matches(prod, cube, source)
     return evaluate(cube, prod, model_label(prod.attrs.get("model", "").startswith("WBM")))
 
+
+# %% ../nbs/17a_validation.ipynb #b996066f
+def summary(metrics: dict) -> str:
+    "The scores on the withheld test days, as a table for the command line."
+    t = pd.DataFrame(metrics["table"])
+    t = t[t.reference == "withheld SMAP days"].set_index("estimator")
+    cols = [c for c in ("n", "ubRMSE", "R", "KGE", "CRPS", "coverage50", "coverage90") if c in t]
+    return ("scores on the withheld test days (never seen by any stage); "
+            "KGE = Gupta et al. (2009)\n" + t[cols].round(4).to_string())
