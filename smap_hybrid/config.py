@@ -77,7 +77,7 @@ class TrainConfig:
     hidden: tuple = (16, 16)    # ConvLSTM channels per layer
     norm: bool = False          # group norm on the gates (runs from before this setting: on)
     k: int = 3                  # Gaussian components of the mixture head
-    members: int = 1            # ensemble members (seeds seed, seed+1, ...)
+    members: int | None = None  # ensemble members (default: 1 closed loop, 3 open loop)
     gap_inputs: bool = True     # also feed the days since the last fed value and that value
     look_ahead: bool = True     # also learn from the next value after a gap (serves both ways)
     holdout: float = 0.3        # look-ahead: share of fed days hidden from the inputs as targets
@@ -109,12 +109,16 @@ class TrainConfig:
                              "[0, 1]")
         if self.scale < 4:
             raise ValueError(f"scale must be at least 4 pixels, got {self.scale}")
-        if self.members < 1:
+        if self.members is not None and self.members < 1:
             raise ValueError("members must be at least 1")
 
     @property
     def wbm(self) -> bool:
         return self.model == "hybrid"
+
+    @property
+    def n_members(self) -> int:
+        return self.members or (3 if self.loop == "open" else 1)
 
     @property
     def replace_max(self) -> float:

@@ -101,7 +101,7 @@ def _train(job: JobConfig, cube, out: Path, device, progress, log) -> Path:
     run = out / "run"
     train(cube, job.train, run, progress=progress)
     calibrate_spread(cube, run, device=device, progress=progress)
-    log(f"[4/7] training: {job.train.members} member(s), spread calibrated")
+    log(f"[4/7] training: {job.train.n_members} member(s), spread calibrated")
     return run
 
 # %% ../nbs/20_job.ipynb #e94e7ffa

@@ -62,8 +62,10 @@ def add_options(parser, cfg, skip=(), prefix="", only=None):
                 or f.default is dataclasses.MISSING):   # nested groups: their own flags
             continue
         base, optional = _kind(f)
+        doc = docs.get(f.name, "")
+        said = default is None and "default" in doc     # the doc says what None resolves to
         kw = dict(default=default, dest=prefix + f.name,
-                  help=f"{docs.get(f.name, '')} (default: {default})")
+                  help=doc if said else f"{doc} (default: {default})")
         if base == "bool":
             kw["action"] = argparse.BooleanOptionalAction
         elif base == "tuple":   # `--scales 16 32` or `--scales 16,32`

@@ -260,8 +260,8 @@ def product_attrs(cube: xr.Dataset, run: Run, loop: str, feed: str, direction=No
         title="smap_hybrid gap-free SMAP-like soil moisture with uncertainty",
         institution="smap_hybrid", source=f"smap_hybrid {smap_hybrid.__version__}",
         model=f"{'WBM + ' if cfg.wbm else ''}MDN-ConvLSTM (hidden {list(cfg.hidden)}, "
-              f"K={cfg.k}, {cfg.members} member{'s' if cfg.members > 1 else ''})",
-        loop_mode=loop, direction=direction or "forward", scale=cfg.scale, members=cfg.members,
+              f"K={cfg.k}, {cfg.n_members} member{'s' if cfg.n_members > 1 else ''})",
+        loop_mode=loop, direction=direction or "forward", scale=cfg.scale, members=cfg.n_members,
         network_precision=resolve_precision(run.models[0].precision, run.device),
         spread_calibrated="no" if run.spread(loop, direction) is None else "yes",
         observations_fed="all" if feed == "all" else "split (withheld days kept out)",

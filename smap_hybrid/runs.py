@@ -115,7 +115,7 @@ def load_run(run_dir, device="cpu") -> Run:
         raise ValueError(f"{run_dir}: trained by smap_hybrid {s.get('version', '?')} without "
                          f"the inputs {old}: retrain it with this version")
     models = []
-    for i in range(cfg.members):
+    for i in range(cfg.n_members):
         m, path = build_model(cfg).to(device), member_dir(run_dir, i) / "model.pt"
         state = torch.load(path, map_location=device, weights_only=True)
         try:

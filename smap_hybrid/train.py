@@ -279,7 +279,7 @@ def train(cube: xr.Dataset, cfg: TrainConfig, run_dir, progress=True) -> dict:
     on = _same_cube(run_dir, cube)
     val = validation_patches(prep, cfg)
     members = []
-    for i in range(cfg.members):
+    for i in range(cfg.n_members):
         member = dataclasses.replace(cfg, seed=cfg.seed + i)
         members.append(train_member(prep, member, member_dir(run_dir, i), val, progress))
     split = cube.split.attrs.get("split_config", "")

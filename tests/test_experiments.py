@@ -10,7 +10,8 @@ from helpers import cli, flags, kill_when
 from smap_hybrid.twin import TwinConfig, make_twin
 
 TINY = dict(
-    epochs=1, batches_per_epoch=2, batch=2, seq_len=20, hidden=[4, 4], wbm_iters=3, val_batches=1
+    epochs=1, batches_per_epoch=2, batch=2, seq_len=20, hidden=[4, 4], wbm_iters=3, val_batches=1,
+    members=1,
 )
 
 
