@@ -5,7 +5,7 @@
 # %% ../nbs/07_config.ipynb #7310b2e7
 from __future__ import annotations
 import itertools
-from dataclasses import astuple, dataclass, field
+from dataclasses import astuple, dataclass, field, replace
 
 import pandas as pd
 
@@ -119,6 +119,10 @@ class TrainConfig:
     @property
     def n_members(self) -> int:
         return self.members or (3 if self.loop == "open" else 1)
+
+    def resolved(self) -> TrainConfig:
+        "The same training with its ensemble size written out (what a saved run is compared as)."
+        return replace(self, members=self.n_members)
 
     @property
     def replace_max(self) -> float:

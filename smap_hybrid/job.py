@@ -136,7 +136,8 @@ def _product(job: JobConfig, cube, run: Path, out: Path, device, progress, log) 
 def _settings(job: JobConfig, out: Path) -> None:
     "Write job.toml, or refuse a folder that holds another job."
     path = out / "job.toml"
-    if path.exists() and from_toml(path) != job:
+    same = lambda j: dataclasses.replace(j, train=j.train.resolved())   # members as resolved
+    if path.exists() and same(from_toml(path)) != same(job):
         raise ValueError(f"{out} holds another job ({path}): use a new folder, or edit "
                          "job.toml there and rerun with --config")
     with atomic_write(path) as tmp:

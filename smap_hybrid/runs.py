@@ -87,8 +87,11 @@ def read_summary(run_dir) -> dict:
 
 # %% ../nbs/12_runs.ipynb #595609ce
 def config_diff(saved: dict, cfg: TrainConfig) -> list:
-    "The settings in which a saved configuration differs from `cfg` (device, precision aside)."
-    return sorted(k for k, v in asdict(cfg).items()
+    """The settings in which a saved configuration differs from `cfg` (device, precision aside),
+    ensemble sizes compared as they resolve (`members=1` saved before it defaulted by loop)."""
+    was = dataclasses.replace(cfg, loop=saved.get("loop", cfg.loop), members=saved.get("members"))
+    saved = saved | dict(members=was.n_members)
+    return sorted(k for k, v in asdict(cfg.resolved()).items()
                   if k not in ("device", "precision") and saved.get(k) != v)
 
 def _mismatch(path: Path, cfg: TrainConfig, state: dict, model) -> str:
@@ -96,7 +99,7 @@ def _mismatch(path: Path, cfg: TrainConfig, state: dict, model) -> str:
     ck = path.with_name("checkpoint.pt")
     if ck.exists():
         saved = torch.load(ck, map_location="cpu", weights_only=False)["config"]
-        diff = [f"{k}: {saved.get(k)!r} in {ck.name}, {getattr(cfg, k)!r} in run.json"
+        diff = [f"{k}: {saved.get(k)!r} in {ck.name}, {getattr(cfg.resolved(), k)!r} in run.json"
                 for k in config_diff(saved, cfg)]
         if diff:
             return "; ".join(diff)
