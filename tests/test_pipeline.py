@@ -19,7 +19,7 @@ def cube(tmp_path_factory):
     d = tmp_path_factory.mktemp("pipeline")
     assert (
         run(
-            "twin", "--out", d / "twin.nc", "--rows", "32", "--cols", "32", "--days", "730"
+            "twin", "--out", d / "twin.nc", "--rows", "32", "--cols", "32", "--days", "365"
         ).returncode
         == 0
     )
@@ -32,7 +32,7 @@ def cube(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def trained(cube, tmp_path_factory):
-    "A trained run and its product (reconstructed in 3 blocks of days): folder/run, product.nc."
+    "A trained run and its product (reconstructed in 2 blocks of days): folder/run, product.nc."
     d = tmp_path_factory.mktemp("hybrid")
     r = run("train", cube, "--out", d / "run", *TRAIN)
     assert r.returncode == 0, r.stderr
@@ -58,7 +58,7 @@ def test_hybrid_beats_wbm_and_linear_interpolation(cube, trained, tmp_path):
 
 
 def test_validate_against_ismn_stations(cube, trained, ismn_sample):
-    "The twin's window (2018-2019) holds the sample's ARM-1 station (to 2018-08-09), not Barrow."
+    "The twin's window (2018) holds the sample's ARM-1 station (to 2018-08-09), not Barrow."
     prod = trained / "product.nc"
     r = run("validate", cube, prod, "--insitu", ismn_sample)   # withheld days and stations at once
     assert r.returncode == 0 and "withheld" in r.stdout, r.stderr
