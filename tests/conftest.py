@@ -10,6 +10,16 @@ import pytest
 from smap_hybrid.smap import READ_VARS, sample_data, write_granule_from_dmr
 
 ROOT = Path(__file__).resolve().parents[1]
+# the longest files first (most CPU-seconds in `make test`), so that the two pytest workers, which
+# take a whole file each, finish together instead of one waiting on the other's last long file
+LONGEST = ("test_pipeline.py", "test_job.py", "test_real.py", "test_product.py",
+           "test_experiments.py", "test_cli.py")
+
+
+def pytest_collection_modifyitems(items):
+    "Files in LONGEST order, then the rest; the tests within a file keep their order."
+    rank = {name: i for i, name in enumerate(LONGEST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(LONGEST)))
 
 
 @pytest.fixture(scope="session")
