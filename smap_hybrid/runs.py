@@ -99,7 +99,8 @@ def _mismatch(path: Path, cfg: TrainConfig, state: dict, model) -> str:
     ck = path.with_name("checkpoint.pt")
     if ck.exists():
         saved = torch.load(ck, map_location="cpu", weights_only=False)["config"]
-        diff = [f"{k}: {saved.get(k)!r} in {ck.name}, {getattr(cfg.resolved(), k)!r} in run.json"
+        now = cfg.resolved()
+        diff = [f"{k}: {saved.get(k)!r} in {ck.name}, {getattr(now, k)!r} in run.json"
                 for k in config_diff(saved, cfg)]
         if diff:
             return "; ".join(diff)
