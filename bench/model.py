@@ -5,11 +5,13 @@ measured in the same run on the same shapes, for two networks: the bench's (8 in
 32 x 32) and the default a user trains (`TrainConfig()`: its inputs and hidden sizes). Goal
 (issue 25): at least 2x the reference at every scale. Three comparisons: fusion alone at
 float32; fusion alone at bfloat16 (the reference under bf16 autocast, ours with its body forced
-to bf16); and the model as it trains here (fused, precision `auto`: bf16 where the CPU has it
-natively) against the plain float32 reference — the goal's comparison. The four timings are
-taken in turn, `rounds` times, and each keeps its fastest round, so a busy moment on a shared
-machine does not land on one side only. Every row names its precision; `SMAP_HYBRID_PRECISION`
-is ignored here so the rows mean what they say."""
+to bf16, both keeping a float32 cell state); and the model as it trains here (fused, precision
+`auto`: bf16 where the CPU has it natively; in closed loop the cell state in bf16 too, the row
+`bf16 day`, in open loop float32: `TrainConfig.state_precision`) against the plain float32
+reference — the goal's comparison. The five timings are taken in turn, `rounds` times, and each
+keeps its fastest round, so a busy moment on a shared machine does not land on one side only.
+Every row names its precision; `SMAP_HYBRID_PRECISION` is ignored here so the rows mean what
+they say."""
 
 import contextlib
 import os
@@ -82,7 +84,7 @@ def training_step(model, xs, y, bf16=False):
 
 
 def network_rates(C, hidden, norm, sizes, B, T, rounds):
-    "Seconds per step of the four (model, precision) pairs at each size, fastest of `rounds`."
+    "Seconds per step of the five (model, precision) pairs at each size, fastest of `rounds`."
     out = {}
     for size in sizes:
         xs = torch.randn(B, T, C, size, size)
@@ -96,6 +98,8 @@ def network_rates(C, hidden, norm, sizes, B, T, rounds):
                       MDNConvLSTM=MDNConvLSTM(C, hidden, k=3, norm=norm))
         steps = {(name, prec): training_step(m, xs, y, prec == "bf16")
                  for prec in ("fp32", "bf16") for name, m in models.items()}
+        day = MDNConvLSTM(C, hidden, k=3, norm=norm, cell_state="bf16")   # state in bf16 too
+        steps[("MDNConvLSTM", "bf16 day")] = training_step(day, xs, y, True)
         best = dict.fromkeys(steps, float("inf"))
         for _ in range(rounds):       # the pairs in turn, each round: a busy moment hits all
             for key, one in steps.items():
@@ -107,15 +111,23 @@ def network_rates(C, hidden, norm, sizes, B, T, rounds):
     return out
 
 
+def as_trained(cfg) -> tuple:
+    "The (model, precision) row a configuration trains as on this CPU."
+    p = resolve_precision(cfg.precision, "cpu")
+    return "MDNConvLSTM", "bf16 day" if p == "bf16" and cfg.state_precision == "bf16" else p
+
+
 def main(quick=False):
+    from dataclasses import replace
+
     from smap_hybrid.config import TrainConfig
     from smap_hybrid.features import n_inputs
 
     os.environ.pop(PRECISION_ENV, None)
     torch.manual_seed(0)
     B, T, rounds = 8, (5 if quick else 10), (1 if quick else 3)
-    native, as_trained = bf16_supported("cpu"), resolve_precision("auto", "cpu")
-    default = TrainConfig()
+    native, default = bf16_supported("cpu"), TrainConfig()
+    loops = {loop: as_trained(replace(default, loop=loop)) for loop in ("closed", "open")}
     networks = {"the bench's network": (8, (32, 32), True),  # with the norm, as in earlier figures
                 "the default network": (n_inputs(default), tuple(default.hidden), default.norm)}
     for name, (C, hidden, norm) in networks.items():
@@ -128,14 +140,14 @@ def main(quick=False):
         for size, t in network_rates(C, hidden, norm, (16, 32, 64), B, T, rounds).items():
             for (label, prec), s in t.items():
                 print(
-                    f"  {size:2d}x{size:<2d} {label:12s} {prec}  {s * 1e3:8.1f} ms/step  "
+                    f"  {size:2d}x{size:<2d} {label:12s} {prec:8s}  {s * 1e3:8.1f} ms/step  "
                     f"{B / s:7.1f} samples/s  {B * T * size * size / s:10.3e} pixel-steps/s"
                 )
-            trained = t[("MDNConvLSTM", as_trained)]
+            trained = ", ".join(f"{loop} loop ({row[1]}) {t[('reference', 'fp32')] / t[row]:.2f}x"
+                                for loop, row in loops.items())
             print(
                 f"  {size:2d}x{size:<2d} fusion at fp32 "
                 f"{t[('reference', 'fp32')] / t[('MDNConvLSTM', 'fp32')]:.2f}x, fusion at bf16 "
-                f"{t[('reference', 'bf16')] / t[('MDNConvLSTM', 'bf16')]:.2f}x; as trained "
-                f"({as_trained}) vs plain fp32 reference "
-                f"{t[('reference', 'fp32')] / trained:.2f}x (goal 2x)"
+                f"{t[('reference', 'bf16')] / t[('MDNConvLSTM', 'bf16')]:.2f}x; as trained vs "
+                f"plain fp32 reference: {trained} (goal 2x)"
             )

@@ -53,6 +53,7 @@ class WBMConfig:
 # %% ../nbs/07_config.ipynb #3b391f32
 CHOICES = dict(model=("hybrid", "no_wbm"), loop=("closed", "open"),
                loop_mode=("closed", "open"), precision=("auto", "bf16", "fp32"),
+               cell_state=("bf16", "fp32"),
                direction=("both", "forward"), daily=("overpass", "mean"),
                product=tuple(PRODUCTS), overpass=tuple(GROUPS), on_error=("skip", "raise"),
                forcing_days=("utc", "overpass"))
@@ -100,9 +101,10 @@ class TrainConfig:
     seed: int = 0               # seed of the weights and the patches
     device: str = "auto"        # auto (a GPU when there is one), cpu or cuda
     precision: str = "auto"     # network body: auto (bf16 where native), bf16, fp32; env wins
+    cell_state: str | None = None  # a bf16 body's cell state (default: bf16 closed, fp32 open)
 
     def __post_init__(self):
-        for name in ("model", "loop", "precision"):
+        for name in ("model", "loop", "precision", "cell_state"):
             check_choice(name, getattr(self, name))
         if not (0 < self.holdout < 1 and 0 <= self.forward_share <= 1 and 0 <= self.average < 1):
             raise ValueError("holdout and average must be in (0, 1) and [0, 1), forward_share in "
@@ -119,6 +121,10 @@ class TrainConfig:
     @property
     def n_members(self) -> int:
         return self.members or (3 if self.loop == "open" else 1)
+
+    @property
+    def state_precision(self) -> str:
+        return self.cell_state or ("bf16" if self.loop == "closed" else "fp32")
 
     def resolved(self) -> TrainConfig:
         "The same training with its ensemble size written out (what a saved run is compared as)."

@@ -36,13 +36,13 @@ class ConvLSTMCell(nn.Module):
             bias[hidden:2 * hidden] = forget_bias
 
     def init_state(self, x: torch.Tensor):
-        "Zero (h, c) matching a batch of inputs x (B, C, H, W)."
+        "Zero (h, c) matching a batch of inputs x (B, C, H, W), in x's dtype."
         z = x.new_zeros(x.shape[0], self.hidden, *x.shape[2:])
         return z, z
 
     def forward(self, x, state=None):
-        "One step: x (B, C, H, W) → h (B, hidden, H, W) and the new state (h, c)."
-        h, c = self.init_state(x) if state is None else state
+        "One step: x (B, C, H, W) → h (B, hidden, H, W) and the new state (h, c), in x's dtype."
+        h, c = self.init_state(x) if state is None else (s.to(x.dtype) for s in state)
         i, f, g, o = self.norm(self.conv(torch.cat([x, h], 1))).chunk(4, 1)
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
         h = torch.sigmoid(o) * torch.tanh(c)
@@ -255,16 +255,27 @@ def autocast_for(device: torch.device | str = "cpu", precision: str | None = "au
 # %% ../nbs/10_mdn_convlstm.ipynb #15482972
 class MDNConvLSTM(nn.Module):
     """ConvLSTM body + mixture density head: (B, T, C, H, W) → Mixture of shape (B, T, H, W).
-    The body runs in `precision` (see `resolve_precision`); the head always in float32."""
+    The body runs in `precision` (see `resolve_precision`), its cell state in bf16 too where
+    `cell_state` says so; the head always in float32."""
     def __init__(self, in_ch: int, hidden=(32, 32), k: int = 3, kernel: int = 3,
                  norm: bool = False, sigma_floor: float = 1e-3, scale: float = 0.05,
-                 precision: str = "auto"):
+                 precision: str = "auto", cell_state: str = "fp32"):
         super().__init__()
         self.config = dict(in_ch=in_ch, hidden=tuple(hidden), k=k, kernel=kernel, norm=norm,
                            sigma_floor=sigma_floor, scale=scale)
-        self.precision = precision           # how it runs, not what it is: not in `config`
+        # how it runs, not what it is: not in `config`
+        self.precision, self.cell_state = precision, cell_state
         self.body = ConvLSTM(in_ch, hidden, kernel, norm)
         self.head = MDNHead(hidden[-1], k, sigma_floor, scale)
+
+    def state_precision(self, device) -> str:
+        "The cell state's: 'bf16' where the body runs in bf16 and `cell_state` asks, else 'fp32'."
+        low = resolve_precision(self.precision, device) == "bf16" and self.cell_state == "bf16"
+        return "bf16" if low else "fp32"
+
+    def _body_input(self, x):
+        "x in bf16 for a day wholly in bf16: the cells hold their state in their input's dtype."
+        return x.to(torch.bfloat16) if self.state_precision(x.device) == "bf16" else x
 
     def _head(self, h) -> Mixture:
         "The one cast: the body's output to float32, and the head outside any autocast."
@@ -273,11 +284,11 @@ class MDNConvLSTM(nn.Module):
 
     def forward(self, xs, states=None):
         with autocast_for(xs.device, self.precision):
-            h, states = self.body(xs, states)
+            h, states = self.body(self._body_input(xs), states)
         return self._head(h), states
 
     def step(self, x, states=None):
         "One day: x (B, C, H, W) → Mixture (B, H, W) and the states."
         with autocast_for(x.device, self.precision):
-            h, states = self.body.step(x, states)
+            h, states = self.body.step(self._body_input(x), states)
         return self._head(h), states

@@ -263,6 +263,7 @@ def product_attrs(cube: xr.Dataset, run: Run, loop: str, feed: str, direction=No
               f"K={cfg.k}, {cfg.n_members} member{'s' if cfg.n_members > 1 else ''})",
         loop_mode=loop, direction=direction or "forward", scale=cfg.scale, members=cfg.n_members,
         network_precision=resolve_precision(run.models[0].precision, run.device),
+        network_cell_state=run.models[0].state_precision(run.device),
         spread_calibrated="no" if run.spread(loop, direction) is None else "yes",
         observations_fed="all" if feed == "all" else "split (withheld days kept out)",
         split=cube.split.attrs.get("split_config", ""), config=json.dumps(run.summary["config"]),

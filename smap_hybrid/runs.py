@@ -33,7 +33,7 @@ def pick_device(name="auto") -> torch.device:
 def build_model(cfg: TrainConfig) -> MDNConvLSTM:
     "The network of a configuration (targets are normalised: unit scale, floor 0.02)."
     return MDNConvLSTM(n_inputs(cfg), cfg.hidden, cfg.k, norm=cfg.norm, scale=1.0,
-                       sigma_floor=0.02, precision=cfg.precision)
+                       sigma_floor=0.02, precision=cfg.precision, cell_state=cfg.state_precision)
 
 # %% ../nbs/12_runs.ipynb #97389f96
 def save(obj, path) -> Path:
@@ -87,12 +87,12 @@ def read_summary(run_dir) -> dict:
 
 # %% ../nbs/12_runs.ipynb #595609ce
 def config_diff(saved: dict, cfg: TrainConfig) -> list:
-    """The settings in which a saved configuration differs from `cfg` (device, precision aside),
+    """The settings in which a saved configuration differs from `cfg` (how it runs aside),
     ensemble sizes compared as they resolve (`members=1` saved before it defaulted by loop)."""
     was = dataclasses.replace(cfg, loop=saved.get("loop", cfg.loop), members=saved.get("members"))
     saved = saved | dict(members=was.n_members)
     return sorted(k for k, v in asdict(cfg.resolved()).items()
-                  if k not in ("device", "precision") and saved.get(k) != v)
+                  if k not in ("device", "precision", "cell_state") and saved.get(k) != v)
 
 def _mismatch(path: Path, cfg: TrainConfig, state: dict, model) -> str:
     "What differs between a member's saved weights and the network of the run's configuration."

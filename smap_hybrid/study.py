@@ -129,6 +129,7 @@ def study(data, out, cfg: ExperimentConfig = ExperimentConfig(), loops=CHOICES["
         cfg.train), train_seconds={m: s for m, (_, _, s) in products.items()},
         seconds=round(time.perf_counter() - t0, 1), machine=machine(),
         threads=torch.get_num_threads(), device=str(device),
-        precision={m: p.attrs["network_precision"] for m, (p, _, _) in products.items()}),
+        precision={m: p.attrs["network_precision"] for m, (p, _, _) in products.items()},
+        cell_state={m: p.attrs["network_cell_state"] for m, (p, _, _) in products.items()}),
         out / "meta.json")
     return out
