@@ -45,11 +45,15 @@ export-check: $(STAMP)
 
 # two notebooks at a time, one math thread each (torch/OpenMP and numba): no oversubscription of the cores
 # (the network's precision is forced both ways in chapters 10, 13, 14 and tests/test_precision.py)
-# The book build reuses what the notebooks' tests computed (_build/cache, the small batch of
-# chapter 19); the tests never reuse an earlier run's, so they always test the code as it is
+# nbdev_test through _ext/nbtest.py: the same function and options, and each passing notebook's
+# outputs kept in _build/executed, so the book renders a chapter the tests just ran instead of
+# running it again (a chapter changed since, one with interactive plots and the front page are
+# executed by the book as before: _ext/nbtest.py says why). The book also
+# reuses what the tests computed (_build/cache, the small batch of chapter 19); the tests never
+# reuse an earlier run's, so they always test the code as it is
 nbtest: $(STAMP)
-	rm -rf _build/cache _build/experiments_small
-	OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing
+	rm -rf _build/cache _build/experiments_small _build/executed
+	OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 $(BIN)/python _ext/nbtest.py --n_workers 2 --timing
 
 
 pytest: $(STAMP)

@@ -11,8 +11,13 @@ nothing of them, so this Sphinx extension rewrites each notebook as Sphinx reads
 * ``test_only`` (a long test with nothing to show) also becomes ``skip-execution``: the book shows
   its code, ``nbdev_test`` runs it in every ``make test``, and the book build does not run it a
   second time;
+* a chapter whose code ``make nbtest`` has just run (``_ext/nbtest.py`` keeps each passing
+  notebook's outputs in ``_build/executed/``) is rendered from those outputs and not executed a
+  second time (myst-nb's ``execution_mode: off`` for that notebook); a chapter changed since,
+  or never tested, is executed as before;
 * a hidden first cell makes nbdev's ``show_doc`` start with ``<hr/>`` instead of the
-  Markdown rule ``---``, which docutils rejects at the start of an output;
+  Markdown rule ``---``, which docutils rejects at the start of an output (the outputs kept
+  from the tests get the same change);
 * every notebook's kernel talks over Unix sockets (``smap_hybrid.batch.IPCKernelManager``),
   not TCP ports another process can take between their choice and the kernel's bind
   (chapter 19 tells the story);
@@ -60,9 +65,40 @@ def tags_for(directives, test_flags):
     return tags
 
 
-def rewrite_notebook(text, test_flags=()):
-    """Return notebook JSON `text` with nbdev directives turned into Jupyter Book tags."""
+def _code(source) -> str:
+    "A cell's code without its directive lines, as nbdev runs it."
+    src = source if isinstance(source, str) else "".join(source)
+    return "\n".join(line for line in src.splitlines() if not DIRECTIVE.match(line)).strip()
+
+
+def _hr(output: dict) -> dict:
+    "The output with a Markdown rule at its start made <hr/> (what SHOW_DOC_PATCH does)."
+    md = output.get("data", {}).get("text/markdown")
+    if md is not None:
+        md = re.sub(r"^---", "<hr/>", md if isinstance(md, str) else "".join(md))
+        output = {**output, "data": {**output["data"], "text/markdown": md}}
+    return output
+
+
+def outputs_from_tests(nb: dict, record: dict) -> bool:
+    """Give `nb`'s code cells the outputs `record` (id -> source, outputs: what nbdev_test ran,
+    `_ext/nbtest.py`) holds, and turn its execution off, if the code is the same cell for
+    cell; else leave `nb` as it is. Whether it did."""
+    code = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+    if {c.get("id"): _code(c["source"]) for c in code} != {
+            i: _code(r["source"]) for i, r in record.items()}:
+        return False
+    for c in code:
+        c["outputs"] = [_hr(o) for o in record[c["id"]]["outputs"]]
+    nb.setdefault("metadata", {})["mystnb"] = {"execution_mode": "off"}
+    return True
+
+
+def rewrite_notebook(text, test_flags=(), record=None):
+    """Return notebook JSON `text` with nbdev directives turned into Jupyter Book tags, and the
+    outputs of `record` (see `outputs_from_tests`) where it holds this notebook's code."""
     nb = json.loads(text)
+    tested = record is not None and outputs_from_tests(nb, record)
     for cell in nb.get("cells", []):
         if cell.get("cell_type") != "code":
             continue
@@ -77,6 +113,8 @@ def rewrite_notebook(text, test_flags=()):
         meta["tags"] = sorted(
             set(meta.get("tags", [])) | set(tags_for(directives, set(test_flags)))
         )
+        if tested and "skip-execution" in meta["tags"]:
+            cell["outputs"] = []   # run by nbdev_test only: the book shows its code alone
     patch = {
         "cell_type": "code",
         "execution_count": None,
@@ -91,7 +129,9 @@ def rewrite_notebook(text, test_flags=()):
 
 def _source_read(app, docname, source):
     if app.env.doc2path(docname).endswith(".ipynb"):
-        source[0] = rewrite_notebook(source[0], _test_flags(app.srcdir))
+        kept = Path(app.srcdir) / "_build" / "executed" / (Path(docname).name + ".json")
+        record = json.loads(kept.read_text()) if kept.exists() else None
+        source[0] = rewrite_notebook(source[0], _test_flags(app.srcdir), record)
 
 
 CDN = re.compile(

@@ -1,5 +1,6 @@
 """The book: the nbdev-directive filter, and the built HTML (after `make book`)."""
 
+import copy
 import json
 import re
 import sys
@@ -60,6 +61,48 @@ def test_rewrite_strips_every_directive():
         "remove-cell"
     ]  # the show_doc patch cell is hidden
     assert out["cells"][-1]["source"] == "#| not a directive in markdown"
+
+
+def test_a_tested_chapter_is_rendered_from_its_tests_outputs():
+    "What _ext/nbtest.py keeps of nbdev_test's run is rendered only while the code is the same."
+    from nbtest import record  # importing it changes nothing; run as a script it keeps
+
+    def code(id_, source):
+        return {"cell_type": "code", "id": id_, "metadata": {}, "outputs": [], "source": source}
+
+    nb = {"cells": [code("a", "#| export\nx = 1"), code("b", "show_doc(f)"),
+                    code("c", "#| test_only\nassert x == 1\nprint('checked')"),
+                    {"cell_type": "markdown", "id": "d", "metadata": {}, "source": "text"}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    ran = copy.deepcopy(nb)           # as nbdev_test holds it: directives read off the source
+    for c in ran["cells"][:3]:
+        c["source"] = re.sub(r"^#\|.*\n", "", c["source"])
+    ran["cells"][1]["outputs"] = [{"output_type": "display_data", "metadata": {},
+                                   "data": {"text/markdown": ["---\n", "### f"]}}]
+    ran["cells"][2]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "checked"}]
+    out = json.loads(rewrite_notebook(json.dumps(nb), {"slow"}, record(ran)))
+    assert out["metadata"]["mystnb"] == {"execution_mode": "off"}   # not executed again
+    cells = {c.get("id"): c for c in out["cells"]}
+    assert cells["b"]["outputs"][0]["data"]["text/markdown"] == "<hr/>\n### f"
+    assert cells["c"]["outputs"] == [] and cells["c"]["metadata"]["tags"] == ["skip-execution"]
+    nb["cells"][0]["source"] = "#| export\nx = 2"                 # changed since the tests ran
+    out = json.loads(rewrite_notebook(json.dumps(nb), {"slow"}, record(ran)))
+    assert "mystnb" not in out["metadata"] and all(c.get("outputs") in ([], None)
+                                                   for c in out["cells"])
+
+
+def test_the_book_runs_plot_chapters_and_the_front_page_itself():
+    "Interactive plots do not render from execnb's outputs; the front page shows later chapters'."
+    from nbtest import book_runs_it
+
+    def nb(path, kind):
+        out = {"output_type": "display_data", "metadata": {}, "data": {kind: ""}}
+        return {"path_": path, "cells": [{"cell_type": "code", "outputs": [out]}]}
+
+    root = "nbs/00_index"
+    assert book_runs_it(nb("nbs/00_index.ipynb", "text/plain"), root)
+    assert book_runs_it(nb("nbs/06_twin.ipynb", "application/vnd.holoviews_load.v0+json"), root)
+    assert not book_runs_it(nb("nbs/07_config.ipynb", "text/html"), root)
 
 
 def _chapters():
