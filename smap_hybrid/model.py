@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .config import CHOICES
+from .config import CHOICES, check_choice
 
 # %% auto #0
 __all__ = ['PRECISION_ENV', 'ConvLSTMCell', 'ConvLSTM', 'Mixture', 'crps', 'sample', 'pool', 'widen', 'MDNHead', 'mixture_nll',
@@ -261,6 +261,7 @@ class MDNConvLSTM(nn.Module):
                  norm: bool = False, sigma_floor: float = 1e-3, scale: float = 0.05,
                  precision: str = "auto", cell_state: str = "fp32"):
         super().__init__()
+        check_choice("cell_state", cell_state)
         self.config = dict(in_ch=in_ch, hidden=tuple(hidden), k=k, kernel=kernel, norm=norm,
                            sigma_floor=sigma_floor, scale=scale)
         # how it runs, not what it is: not in `config`
