@@ -11,12 +11,13 @@ carry their mime types but not a page that draws them) and the front page, which
 later chapters made (the experiment batch of chapter 19) and so is run after them."""
 
 import json
-import os
 from pathlib import Path
 
 import execnb.shell
 import yaml
 from nbdev.test import nbdev_test
+
+from smap_hybrid.files import atomic_write
 
 ROOT = Path(__file__).resolve().parents[1]
 EXECUTED = ROOT / "_build" / "executed"
@@ -39,11 +40,9 @@ def record(nb) -> dict:
 
 def keep(nb, folder=EXECUTED) -> Path:
     "Write `nb`'s record to folder/NAME.json, atomically (NAME: the notebook's file name)."
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / (Path(nb["path_"]).stem + ".json")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(json.dumps(record(nb), default=list))   # fastcore L lists
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        tmp.write_text(json.dumps(record(nb), default=list))   # fastcore L lists
     return path
 
 

@@ -112,9 +112,12 @@ def network_rates(C, hidden, norm, sizes, B, T, rounds):
 
 
 def as_trained(cfg) -> tuple:
-    "The (model, precision) row a configuration trains as on this CPU."
-    p = resolve_precision(cfg.precision, "cpu")
-    return "MDNConvLSTM", "bf16 day" if p == "bf16" and cfg.state_precision == "bf16" else p
+    "The (model, precision) row a configuration trains as on this CPU (its model's own rule)."
+    from smap_hybrid.runs import build_model
+
+    net = build_model(cfg)
+    day = net.state_precision("cpu") == "bf16"
+    return "MDNConvLSTM", "bf16 day" if day else resolve_precision(net.precision, "cpu")
 
 
 def main(quick=False):
